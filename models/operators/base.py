@@ -1,0 +1,53 @@
+"""What an operator provides to the network: a graph representation and a convolution factory.
+
+The connection kinds never see an operator's internals: they receive blocks built from
+``Operator.make_conv`` and pass along whatever ``Operator.prepare_graph`` returned (an ``edge_index``, a normalised
+sparse adjacency, a ``DGLGraph`` ...). Every convolution is called as ``conv(x, graph, edge_attr)``.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Optional
+
+from torch import Tensor, nn
+
+
+class Operator(ABC):
+    """One graph operator on one backend."""
+
+    #: whether ``make_conv`` accepts ``edge_dim`` (edge features); others reject it with a clear error.
+    supports_edge_features: bool = False
+    #: whether hidden convolutions have a bias (``make_conv(bias=None)``); an operator may make it an option.
+    bias: bool = True
+
+    def prepare_graph(self, edge_index: Tensor, num_nodes: int) -> Any:
+        """Turn ``edge_index`` into what this operator's convolutions consume; built once per forward pass."""
+        return edge_index
+
+    @abstractmethod
+    def make_conv(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        heads: int = 1,
+        edge_dim: Optional[int] = None,
+        bias: Optional[bool] = None,
+    ) -> nn.Module:
+        """A module called as ``conv(x, graph, edge_attr=None) -> [N, out_channels]``.
+
+        Operator-specific options (aggregation, residual projections ...) are constructor arguments of the
+        ``Operator`` subclass, so one instance builds consistent convolutions for every layer. ``bias=None`` means
+        the operator's default (:attr:`bias`).
+        """
+
+    def check_edge_dim(self, edge_dim: Optional[int]) -> None:
+        if edge_dim is not None and not self.supports_edge_features:
+            raise ValueError(f"operator {self.name!r} does not take edge features (edge_dim={edge_dim})")
+
+    def resolve_bias(self, bias: Optional[bool]) -> bool:
+        return self.bias if bias is None else bias
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__.removesuffix("Operator").lower()
