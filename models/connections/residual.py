@@ -1,0 +1,23 @@
+"""``res``: the DeeperGCN res+ stack, ``X^{l+1} = X^l + f_l(X^l)``.
+
+Every layer's activations are kept for the backward pass: memory O(L·N·D), parameters O(L·D²).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from torch import Tensor, nn
+
+from .base import BlockFactory
+
+
+class ResidualStack(nn.Module):
+    def __init__(self, layers: int, channels: int, factory: BlockFactory) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(factory.block(channels) for _ in range(layers))
+
+    def forward(self, x: Tensor, graph: Any, edge_attr: Optional[Tensor] = None,
+                dropout_mask: Optional[Tensor] = None) -> Tensor:
+        for block in self.blocks:
+            x = x + block(x, graph, edge_attr, dropout_mask)
+        return x
