@@ -48,6 +48,7 @@ class DEQCell(nn.Module):
 
 
 def relative_residual(f_z: Tensor, z: Tensor) -> float:
+    f_z, z = f_z.detach(), z.detach()
     return float((f_z - z).norm() / (f_z.norm() + 1e-12))
 
 
