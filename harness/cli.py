@@ -1,0 +1,144 @@
+"""``python -m harness {run,list,show,compare}``.
+
+Every expected failure (a bad suite, a bad size, a missing folder, no CUDA) is one line on stderr and exit status 2;
+``compare`` exits 1 on a regression; ``run`` exits 1 when a cell ended in ``error`` (OOM and timeout points are
+results, not failures).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .records import RecordError, load_records
+from .spec import SpecError, load_suite
+from .units import parse_size
+
+DEFAULT_PROFILE = "smoke"
+
+
+class UsageError(ValueError):
+    """Bad command-line input, reported as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="measure every cell of a suite (resumes an interrupted run)")
+    run.add_argument("suite", type=Path)
+    run.add_argument("--profile", default=DEFAULT_PROFILE)
+    run.add_argument("--out", type=Path, help="results folder (default: results/<suite>/<profile>/)")
+    run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    run.add_argument("--memory-budget", metavar="SIZE", help="e.g. 32GiB: a cell whose peak exceeds it is 'oom'")
+    run.add_argument("--rerun-failed", action="store_true", help="retry cells recorded as oom, error or timeout")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar (per-cell lines stay)")
+
+    listing = commands.add_parser("list", help="print the cells of a suite without running them")
+    listing.add_argument("suite", type=Path)
+    listing.add_argument("--profile", default=DEFAULT_PROFILE)
+    listing.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                         help="the device the cell ids are computed for")
+
+    show = commands.add_parser("show", help="a table of the records in a results folder")
+    show.add_argument("folder", type=Path)
+
+    compare = commands.add_parser("compare", help="exit 1 if NEW is worse than BASE beyond the tolerance")
+    compare.add_argument("base", type=Path)
+    compare.add_argument("new", type=Path)
+    compare.add_argument("--metric", action="append", help="dotted metric name, repeatable "
+                         "(default: peak_allocated_bytes)")
+    compare.add_argument("--tolerance", type=float, default=0.02, help="allowed relative change (default: 0.02)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (SpecError, RecordError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def resolve_device(choice: str) -> str:
+    import torch
+
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: CUDA is not available here (torch "
+                         f"{torch.__version__}, built with CUDA {torch.version.cuda}); use --device cpu")
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return choice
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from .cells import expand
+    from .runner import RunOptions, run_suite, start_process_server
+
+    start_process_server()  # its imports overlap with the validation below
+    suite = load_suite(args.suite, args.profile)
+    try:
+        budget = parse_size(args.memory_budget) if args.memory_budget else None
+    except ValueError as exc:
+        raise UsageError(f"--memory-budget: {exc}") from None
+    device = resolve_device(args.device)
+    cells = expand(suite, device)
+    out = args.out or Path("results") / suite.name / suite.profile
+    options = RunOptions(out=out, device=device, memory_budget_bytes=budget, rerun_failed=args.rerun_failed,
+                         progress=not args.no_progress)
+    print(f"{suite.name}/{suite.profile}: {len(cells)} cells on {device} → {out}", flush=True)
+    summary = run_suite(suite, cells, options)
+    print(summary.line())
+    return 1 if summary.statuses.get("error") else 0
+
+
+def command_list(args: argparse.Namespace) -> int:
+    from .cells import expand
+    from .show import format_table
+
+    suite = load_suite(args.suite, args.profile)
+    cells = expand(suite, resolve_device(args.device))
+    axes = list(suite.axes)
+    rows = [[cell.id, *(_axis_value(cell.config, axis) for axis in axes)] for cell in cells]
+    print(format_table(["cell", *axes], rows))
+    print(f"{len(cells)} cells, profile {suite.profile}, measurements {', '.join(suite.measurements)}, "
+          f"timeout {suite.timeout_s:g} s per cell")
+    return 0
+
+
+def _axis_value(config: dict, axis: str) -> object:
+    table, _, option = axis.partition(".")
+    return config[table].get(option) if option else config[axis]
+
+
+def command_show(args: argparse.Namespace) -> int:
+    from .show import show_table, status_counts
+
+    records = list(load_records(args.folder).values())
+    if not records:
+        raise UsageError(f"{args.folder}: no records")
+    print(show_table(records))
+    print(status_counts(records))
+    return 0
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    from .compare import comparison_table, compare_dirs, summary_line
+
+    if args.tolerance < 0:
+        raise UsageError("--tolerance must be >= 0")
+    metrics = args.metric or ["peak_allocated_bytes"]
+    try:
+        rows = compare_dirs(args.base, args.new, metrics, args.tolerance)
+    except ValueError as exc:
+        if isinstance(exc, (RecordError, SpecError)):
+            raise
+        raise UsageError(str(exc)) from None
+    print(comparison_table(rows))
+    print(summary_line(rows, args.tolerance))
+    return 1 if any(row.is_regression for row in rows) else 0
+
+
+COMMANDS = {"run": command_run, "list": command_list, "show": command_show, "compare": command_compare}

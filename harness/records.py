@@ -1,0 +1,173 @@
+"""Records: one JSON file per cell, schema-validated on write and on read, written atomically.
+
+A record is the only thing that leaves a run: tables, figures, ``show`` and ``compare`` read records and nothing else.
+It is written to a temporary file in the same folder and renamed over its final name, so a run killed at any moment
+leaves either the complete previous record or the complete new one, never half a file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "oom", "error", "timeout")
+Status = Literal["ok", "oom", "error", "timeout"]
+
+JSONScalar = Union[int, float, str, bool, None]
+ExtraMetric = Union[JSONScalar, list[JSONScalar], dict[str, JSONScalar]]
+
+
+class RecordError(ValueError):
+    """A record file is missing, unreadable or does not match the schema (one line)."""
+
+
+class StepSeconds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    median: float
+    min: float
+    max: float
+
+
+class Metrics(BaseModel):
+    """The harness's metrics, typed; anything else (``model.extra_metrics()``) is kept as a JSON value."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, ExtraMetric] = Field(init=False)
+
+    params: Optional[int] = None
+    peak_allocated_bytes: Optional[int] = None
+    baseline_bytes: Optional[int] = None
+    activation_bytes: Optional[int] = None
+    param_state_bytes: Optional[int] = None
+    peak_reserved_bytes: Optional[int] = None
+    peak_rss_bytes: Optional[int] = None
+    step_seconds: Optional[StepSeconds] = None
+    epoch_loss: Optional[list[float]] = None
+    best_valid: Optional[float] = None
+    test_at_best_valid: Optional[float] = None
+    epochs_run: Optional[int] = None
+
+
+class Environment(BaseModel):
+    """Where a record was measured: enough to tell two machines or two checkouts apart."""
+
+    model_config = ConfigDict(extra="forbid")
+    git_commit: Optional[str]
+    git_dirty: Optional[bool]
+    python: str
+    torch: Optional[str]
+    torch_geometric: Optional[str]
+    dgl: Optional[str]
+    ogb: Optional[str]
+    device: str
+    cpu_count: int
+    cuda: Optional[str]
+    platform: str
+
+
+class MeasurementRun(BaseModel):
+    """One subprocess of a cell (memory, time, train, …)."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: Status
+    seconds: float
+    error: Optional[str] = None
+    exit_code: Optional[int] = None
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    suite: str
+    profile: str
+    cell_id: str
+    cell: dict[str, Any]
+    measurements: list[str]
+    status: Status
+    error: Optional[str] = None
+    metrics: Metrics
+    runs: dict[str, MeasurementRun]
+    memory_budget_bytes: Optional[int] = None
+    environment: Environment
+    started_at: datetime
+    seconds: float
+
+    def metric(self, path: str) -> Any:
+        """A metric by dotted path, e.g. ``peak_allocated_bytes`` or ``step_seconds.median``; None when absent."""
+        value: Any = self.metrics.model_dump()
+        for part in path.split("."):
+            if not isinstance(value, dict) or part not in value:
+                return None
+            value = value[part]
+        return value
+
+
+def record_path(folder: Path, cell_id: str) -> Path:
+    return Path(folder) / f"{cell_id}.json"
+
+
+def write_record(folder: Path, record: Record) -> Path:
+    """Validate and write ``record`` as ``<folder>/<cell_id>.json``, atomically."""
+    record = Record.model_validate(record.model_dump())  # re-check: a record built field by field is not validated
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = record_path(folder, record.cell_id)
+    fd, temporary = tempfile.mkstemp(prefix=f".{record.cell_id}.", suffix=".tmp", dir=folder)
+    try:
+        data = record.model_dump(mode="json")
+        data["metrics"] = {name: value for name, value in data["metrics"].items() if value is not None}
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def read_record(path: Path) -> Record:
+    try:
+        return Record.model_validate_json(Path(path).read_bytes())
+    except OSError as exc:
+        raise RecordError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in error["loc"]) or "(file)"
+        raise RecordError(f"{path}: {where}: {error['msg']}") from None
+
+
+def record_files(folder: Path) -> list[Path]:
+    """The record files of a results folder (temporary files of an interrupted write are not records)."""
+    return sorted(path for path in Path(folder).glob("*.json") if not path.name.startswith("."))
+
+
+def load_records(folder: Path, strict: bool = True) -> dict[str, Record]:
+    """All records of ``folder`` by cell id. ``strict=False`` skips invalid files instead of raising."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RecordError(f"{folder}: no such results folder")
+    records: dict[str, Record] = {}
+    for path in record_files(folder):
+        try:
+            record = read_record(path)
+        except RecordError:
+            if strict:
+                raise
+            continue
+        records[record.cell_id] = record
+    return records
+
+
+def json_schema() -> dict[str, Any]:
+    """The record schema as JSON Schema, for readers outside Python."""
+    return Record.model_json_schema()

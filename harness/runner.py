@@ -1,0 +1,217 @@
+"""Run a suite's cells, each measurement in a fresh process, and write one record per cell as it finishes.
+
+Processes come from a ``multiprocessing`` fork server that imports torch, PyG and the project once: each cell still
+runs in a process of its own — allocator peaks start clean, a crash or an OOM kill takes only that cell — without
+paying the ~8 s import of torch_geometric per cell. A cell's measurements share one deadline (``timeout_s``);
+after the first that does not end ``ok`` the others are skipped and the record carries that status.
+
+Resuming is reading the output folder: a cell whose record is ``ok`` is skipped, a failed one is retried only with
+``rerun_failed``. Records are written atomically as each cell finishes, so a killed run loses no finished cell.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from .cells import Cell
+from .environment import collect_environment
+from .records import Environment, MeasurementRun, Metrics, Record, RecordError, read_record, record_path, write_record
+from .spec import Suite
+from .units import format_bytes, format_seconds
+from .worker import Job, ready, run_in_child
+
+#: Imported once by the fork server, so that every cell process starts with them loaded.
+PRELOAD = ["torch", "torch_geometric", "models", "harness.datasets", "harness.training", "harness.measurements"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    out: Path
+    device: str = "cpu"
+    memory_budget_bytes: int | None = None
+    rerun_failed: bool = False
+    progress: bool = True
+
+
+@dataclass
+class RunSummary:
+    total: int
+    skipped: int
+    statuses: Counter = field(default_factory=Counter)
+
+    def line(self) -> str:
+        ran = sum(self.statuses.values())
+        counts = ", ".join(f"{count} {status}" for status, count in sorted(self.statuses.items())) or "nothing"
+        return f"{self.total} cells: ran {ran} ({counts}), {self.skipped} already recorded"
+
+
+def pending_cells(cells: list[Cell], suite: Suite, options: RunOptions) -> list[Cell]:
+    """The cells that still need a run: no valid record, a record missing a measurement, or (on request) a failure."""
+    pending = []
+    for cell in cells:
+        path = record_path(options.out, cell.id)
+        try:
+            record = read_record(path) if path.exists() else None
+        except RecordError as exc:
+            tqdm.write(f"warning: {exc}; measuring the cell again", file=sys.stderr)
+            record = None
+        complete = record is not None and set(suite.measurements) <= set(record.runs)
+        if not complete or (record.status != "ok" and options.rerun_failed):
+            pending.append(cell)
+    return pending
+
+
+def run_suite(suite: Suite, cells: list[Cell], options: RunOptions) -> RunSummary:
+    """Measure every pending cell of ``cells``; return what happened."""
+    options.out.mkdir(parents=True, exist_ok=True)
+    for stale in options.out.glob(".*.tmp"):  # half-written records of a killed run
+        stale.unlink(missing_ok=True)
+    todo = pending_cells(cells, suite, options)
+    summary = RunSummary(total=len(cells), skipped=len(cells) - len(todo))
+    if not todo:
+        return summary
+    environment = collect_environment(options.device)
+    with _Processes() as processes, tqdm(total=len(cells), initial=summary.skipped, unit="cell",
+                                         desc=f"{suite.name}/{suite.profile}", disable=not options.progress,
+                                         dynamic_ncols=True) as bar:
+        for cell in todo:
+            record = run_cell(cell, suite, options, environment, processes)
+            write_record(options.out, record)
+            summary.statuses[record.status] += 1
+            tqdm.write(cell_line(record, cell.label), file=sys.stdout)
+            bar.update()
+    return summary
+
+
+def run_cell(cell: Cell, suite: Suite, options: RunOptions, environment: Environment,
+             processes: "_Processes") -> Record:
+    """All measurements of one cell, each in its own process, under one deadline."""
+    started_at = datetime.now(timezone.utc)
+    start = time.monotonic()
+    deadline = start + suite.timeout_s
+    metrics: dict[str, Any] = {}
+    runs: dict[str, MeasurementRun] = {}
+    status, error = "ok", None
+    logs = options.out / "logs"
+    for measurement in suite.measurements:
+        job = Job(cell=cell.config, measurement=measurement, time_steps=suite.time_steps,
+                  warmup_steps=suite.warmup_steps, memory_budget_bytes=options.memory_budget_bytes,
+                  result_path="", log_path=str(logs / f"{cell.id}.{measurement}.log"))
+        run_start = time.monotonic()
+        outcome = processes.run(job, timeout=deadline - run_start, total_timeout=suite.timeout_s)
+        runs[measurement] = MeasurementRun(status=outcome["status"], seconds=time.monotonic() - run_start,
+                                           error=outcome["error"], exit_code=outcome.get("exit_code"))
+        metrics.update(outcome["metrics"])
+        if outcome["status"] != "ok":
+            status, error = outcome["status"], f"{measurement}: {outcome['error']}"
+            break
+    try:
+        checked = Metrics.model_validate(metrics)
+    except ValidationError as exc:  # a measurement returned something the schema refuses: this cell is an error
+        problem = exc.errors(include_url=False)[0]
+        checked, status = Metrics(), "error"
+        error = f"metric {'.'.join(map(str, problem['loc']))}: {problem['msg']}"
+    return Record(
+        suite=suite.name, profile=suite.profile, cell_id=cell.id, cell=cell.config,
+        measurements=list(suite.measurements), status=status, error=error, metrics=checked, runs=runs,
+        memory_budget_bytes=options.memory_budget_bytes, environment=environment, started_at=started_at,
+        seconds=time.monotonic() - start,
+    )
+
+
+def cell_line(record: Record, label: str) -> str:
+    """One line per finished cell: status, peak, step time, wall time."""
+    step = record.metric("step_seconds.median")
+    text = (f"{record.status:<7} {label}  peak {format_bytes(record.metrics.peak_allocated_bytes)}"
+            f"  step {format_seconds(step)}  [{record.seconds:.1f} s]")
+    return text + (f"  {record.error}" if record.error else "")
+
+
+def process_context() -> multiprocessing.context.BaseContext:
+    """The fork server context (spawn where there is no fork), with the heavy imports preloaded."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def start_process_server() -> None:
+    """Start the fork server's imports now, in the background (e.g. while the suite is being validated)."""
+    if process_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+class _Processes:
+    """Fresh processes for jobs, forked from a server that has the heavy imports done."""
+
+    def __enter__(self) -> "_Processes":
+        self.context = process_context()
+        self.scratch = tempfile.TemporaryDirectory(prefix="gnn1000-jobs-")
+        self.count = 0
+        warm_up = self.context.Process(target=ready)  # pays the server's imports here, not in a cell's timeout
+        warm_up.start()
+        warm_up.join()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.scratch.cleanup()
+
+    def run(self, job: Job, timeout: float, total_timeout: float) -> dict[str, Any]:
+        """Run ``job`` in a new process; ``{"status", "metrics", "error", "exit_code"}`` whatever happens to it."""
+        if timeout <= 0:
+            return _outcome("timeout", f"no time left of the cell's {total_timeout:g} s")
+        self.count += 1
+        result_path = Path(self.scratch.name) / f"{self.count}.json"
+        job = Job(**{**job.__dict__, "result_path": str(result_path)})
+        lifeline, keep_alive = self.context.Pipe(duplex=False)  # the worker exits when keep_alive closes
+        process = self.context.Process(target=run_in_child, args=(job, lifeline), name=f"gnn1000-{job.measurement}")
+        try:
+            process.start()
+            lifeline.close()
+            process.join(timeout)
+            if process.is_alive():
+                process.kill()
+                process.join()
+                return _outcome("timeout", f"still running after {total_timeout:g} s", process.exitcode)
+        finally:
+            keep_alive.close()
+        if result_path.exists():
+            result = json.loads(result_path.read_text())
+            return {**result, "exit_code": process.exitcode}
+        return _died(process.exitcode, Path(job.log_path))
+
+
+def _outcome(status: str, error: str | None, exit_code: int | None = None) -> dict[str, Any]:
+    return {"status": status, "metrics": {}, "error": error, "exit_code": exit_code}
+
+
+def _died(exit_code: int | None, log: Path) -> dict[str, Any]:
+    """A process that left no result: SIGKILL from outside is the kernel's OOM killer; anything else an error."""
+    if exit_code is not None and exit_code < 0:
+        name = signal.Signals(-exit_code).name
+        status = "oom" if -exit_code == signal.SIGKILL else "error"
+        return _outcome(status, f"killed by {name}" + (" (out of memory?)" if status == "oom" else ""), exit_code)
+    return _outcome("error", f"exited with code {exit_code}: {_last_line(log)}", exit_code)
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "(no log)"
+    return lines[-1][:300] if lines else "(empty log)"

@@ -1,0 +1,168 @@
+"""The inside of a cell's process: set the limits, run one measurement, classify the outcome, write it down.
+
+The runner starts this in a fresh process per (cell, measurement). Whatever happens here — an exception, an
+out-of-memory error, a crash — ends as a small JSON result file or as an exit status the runner can read, so one
+cell can never take the matrix down with it. The process holds the read end of a pipe whose write end only the
+runner holds ("lifeline"): when the runner dies, even by SIGKILL, the pipe closes and the process exits, so killing
+the runner leaves no orphan computing in the background.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from .measurements import MEASUREMENTS, CellContext
+from .spec import CellConfig
+from .units import format_bytes
+
+#: On the CPU the process's address space is capped at its size at start + this many bytes per byte of budget +
+#: a fixed slack (thread stacks, allocator arenas): a safety net against runaway cells, not the measurement.
+ADDRESS_SPACE_FACTOR = 2
+ADDRESS_SPACE_SLACK = 1024**3
+ARENA_SLACK_PER_CPU = 128 * 1024**2
+
+
+@dataclass(frozen=True)
+class Job:
+    """One measurement of one cell, as the runner hands it to a worker process."""
+
+    cell: dict[str, Any]  # the cell's configuration (CellConfig fields + "device")
+    measurement: str
+    time_steps: int
+    warmup_steps: int
+    memory_budget_bytes: int | None
+    result_path: str
+    log_path: str
+
+
+def run_in_child(job: Job, lifeline: Connection) -> None:
+    """Process entry point: everything after this writes to the cell's log file, the result to its JSON file."""
+    _redirect_output(job.log_path)
+    threading.Thread(target=_exit_when_closed, args=(lifeline,), daemon=True).start()
+    result = execute(job)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _write_json(job.result_path, result)
+
+
+def ready() -> None:
+    """A process that does nothing: starting one waits until the fork server has done its imports."""
+
+
+def execute(job: Job) -> dict[str, Any]:
+    """Run ``job`` here and return ``{"status", "metrics", "error"}``; never raises."""
+    try:
+        import torch
+
+        config = CellConfig.model_validate({k: v for k, v in job.cell.items() if k != "device"})
+        device = torch.device(job.cell["device"])
+        apply_memory_budget(device, job.memory_budget_bytes)
+        measurement = MEASUREMENTS.get(job.measurement)
+        context = CellContext(config=config, device=device, time_steps=job.time_steps,
+                              warmup_steps=job.warmup_steps, memory_budget_bytes=job.memory_budget_bytes)
+        metrics = measurement(context)
+    except BaseException as exc:  # noqa: BLE001 - every failure must become a record, including SystemExit
+        traceback.print_exc()
+        status = "oom" if is_out_of_memory(exc) else "error"
+        return {"status": status, "metrics": {}, "error": one_line(exc)}
+    return judge_budget(metrics, job.memory_budget_bytes)
+
+
+def judge_budget(metrics: dict[str, Any], budget: int | None) -> dict[str, Any]:
+    """A peak above the budget is an OOM point, as it would have been on a device of that size; metrics are kept."""
+    peak = metrics.get("peak_allocated_bytes")
+    if budget is not None and peak is not None and peak > budget:
+        error = f"peak {format_bytes(peak)} exceeds the memory budget {format_bytes(budget)}"
+        return {"status": "oom", "metrics": metrics, "error": error}
+    return {"status": "ok", "metrics": metrics, "error": None}
+
+
+def apply_memory_budget(device: Any, budget: int | None) -> None:
+    """Make a cell that goes far past ``budget`` fail fast instead of taking the machine down."""
+    if budget is None:
+        return
+    if device.type == "cuda":
+        import torch
+
+        total = torch.cuda.get_device_properties(device).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, budget / total), device)
+        return
+    import resource
+
+    cap = _address_space_bytes() + ADDRESS_SPACE_FACTOR * budget + ADDRESS_SPACE_SLACK
+    cap += ARENA_SLACK_PER_CPU * (os.cpu_count() or 1)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """CUDA OOM, MemoryError, or the CPU allocator failing under the address-space cap."""
+    if isinstance(exc, MemoryError):
+        return True
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(exc, getattr(torch, "OutOfMemoryError", ())):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(
+        sign in text for sign in ("out of memory", "can't allocate memory", "cannot allocate memory", "bad_alloc"))
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """``Type: message`` on one line (the last line a traceback prints), shortened to ``limit`` characters."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = f"{type(exc).__name__}: {lines[-1]}" if lines else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _address_space_bytes() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _redirect_output(log_path: str) -> None:
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(descriptor, 1)
+    os.dup2(descriptor, 2)
+    os.close(descriptor)
+
+
+def _exit_when_closed(lifeline: Connection) -> None:
+    """Block until the runner's end of ``lifeline`` closes (the runner exited or was killed), then exit at once."""
+    try:
+        lifeline.recv()
+    except (EOFError, OSError):
+        pass
+    os._exit(1)
+
+
+def _write_json(path: str, value: dict[str, Any]) -> None:
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as handle:
+        json.dump(value, handle, default=_jsonable)
+    os.replace(temporary, path)
+
+
+def _jsonable(value: Any) -> Any:
+    """Tensors and numpy scalars that slipped into metrics become plain numbers or lists."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"metric value {value!r} of type {type(value).__name__} is not JSON")
