@@ -1,0 +1,64 @@
+"""The one shape every data set takes once loaded: :class:`GraphDataset`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+
+Task = Literal["multiclass", "multilabel"]
+Metric = Literal["acc", "rocauc"]
+SPLITS = ("train", "valid", "test")
+
+
+class DatasetError(ValueError):
+    """A data set cannot be loaded (bad name, bad argument, files missing); the message is one line."""
+
+
+class DatasetUnavailable(DatasetError, FileNotFoundError):
+    """The files are not on disk and cannot be downloaded; the message names the folder, the files and a fix."""
+
+
+@dataclass
+class GraphDataset:
+    """A preprocessed node-prediction graph, ready for a model.
+
+    ``data.x`` [N, F] float, ``data.edge_index`` [2, E] (preprocessing included: what the model sees), ``data.y``
+    [N] long class labels (``task="multiclass"``) or [N, T] float 0/1 targets (``task="multilabel"``, NaN = unlabelled),
+    optional ``data.edge_attr`` [E, edge_dim]. ``split`` holds node indices. ``ogb_name`` names the
+    ``ogb.nodeproppred.Evaluator`` that scores it (a synthetic twin is scored like the data set it copies);
+    ``source`` says in words where the numbers came from (real files, a generator and its seed, stand-in features).
+    """
+
+    name: str
+    data: Data
+    split: dict[str, Tensor]
+    num_features: int
+    num_outputs: int
+    task: Task
+    metric: Metric
+    edge_dim: Optional[int]
+    synthetic: bool
+    source: str
+    ogb_name: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if set(self.split) != set(SPLITS):
+            raise DatasetError(f"{self.name}: split must have keys {', '.join(SPLITS)}, got {', '.join(self.split)}")
+        self.split = {key: index.to(torch.long) for key, index in self.split.items()}
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self.data.num_nodes)
+
+    @property
+    def num_edges(self) -> int:
+        return int(self.data.edge_index.size(1))
+
+    def __repr__(self) -> str:
+        sizes = "/".join(str(self.split[key].numel()) for key in SPLITS)
+        return (f"GraphDataset({self.name}: {self.num_nodes:,} nodes, {self.num_edges:,} edges, "
+                f"{self.num_features} features, {self.num_outputs} outputs ({self.task}, {self.metric}), "
+                f"split {sizes}{', synthetic' if self.synthetic else ''})")
