@@ -11,6 +11,7 @@ from torch import nn
 
 from ..registry import Registry
 from .base import BlockFactory
+from .baselines import DGLGroupRevResStack, PyGGroupAddRevStack
 from .deq import DEQStack
 from .residual import ResidualStack
 from .rev import ReversibleStack
@@ -22,6 +23,8 @@ CONNECTIONS.register("rev")(ReversibleStack)
 CONNECTIONS.register("wt-res")(WeightTiedResidualStack)
 CONNECTIONS.register("wt-rev")(WeightTiedReversibleStack)
 CONNECTIONS.register("deq")(DEQStack)
+CONNECTIONS.register("rev-pyg")(PyGGroupAddRevStack)
+CONNECTIONS.register("rev-dgl")(DGLGroupRevResStack)
 
 
 def build_connection(name: str, layers: int, channels: int, factory: BlockFactory, **options: Any) -> nn.Module:

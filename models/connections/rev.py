@@ -31,6 +31,9 @@ class ReversibleStack(nn.Module):
             GroupedReversibleLayer([factory.block(per_group) for _ in range(groups)]) for _ in range(layers))
         self.memory_efficient = memory_efficient
 
+    def reversible_layers(self) -> list[GroupedReversibleLayer]:
+        return list(self.layers)
+
     def forward(self, x: Tensor, graph: Any, edge_attr: Optional[Tensor] = None,
                 dropout_mask: Optional[Tensor] = None) -> Tensor:
         return run_reversible(self.layers, x, graph, edge_attr, dropout_mask, self.memory_efficient)

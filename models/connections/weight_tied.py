@@ -38,6 +38,9 @@ class WeightTiedReversibleStack(nn.Module):
         self.layer = GroupedReversibleLayer([factory.block(per_group) for _ in range(groups)])
         self.memory_efficient = memory_efficient
 
+    def reversible_layers(self) -> list[GroupedReversibleLayer]:
+        return [self.layer] * self.depth
+
     def forward(self, x: Tensor, graph: Any, edge_attr: Optional[Tensor] = None,
                 dropout_mask: Optional[Tensor] = None) -> Tensor:
-        return run_reversible([self.layer] * self.depth, x, graph, edge_attr, dropout_mask, self.memory_efficient)
+        return run_reversible(self.reversible_layers(), x, graph, edge_attr, dropout_mask, self.memory_efficient)

@@ -24,6 +24,8 @@ class GCN(nn.Module):
         self.conv = GCNConv(in_channels, out_channels, normalize=not sparse, bias=bias)
 
     def forward(self, x: Tensor, graph: Tensor, edge_attr: Optional[Tensor] = None) -> Tensor:
+        if graph.is_floating_point() and graph.dtype != x.dtype:  # a float64 or bfloat16 model
+            graph = graph.to(x.dtype)
         return self.conv(x, graph)
 
 
