@@ -25,7 +25,9 @@ ogbn-proteins models: GEN with max aggregation and a 2-layer MLP, 8-d edge featu
 again per convolution, input ``[8 aggregated edge features | 8-way one-hot species]`` through the species encoder,
 112 binary tasks. ``deq-112-*``: ``layers=112`` is the solver's iteration cap. ogbn-arxiv GAT rows (authors' DGL
 code): 3 heads, conv encoder and conv head, BatchNorm, residual projections, no destination attention, and
-``in_channels=168`` = 128 features + 40 reused labels ("label reuse").
+``in_channels=168`` = 128 features + 40 reused labels ("label reuse"). ``revgat-5-{768,1068}-dgl``: the same model
+on DGL with the authors' symmetric normalisation, edge dropout 0.3 (one permutation per forward pass, shared by the
+groups) and shared dropout 0.75; same parameter counts (their input dropout 0.25 is not modelled).
 """
 from __future__ import annotations
 
@@ -66,6 +68,11 @@ for _op, _extra in (("gcn", {}), ("sage", {}), ("gen", _ARXIV_GEN)):
 PRESETS["resgat-5-768"] = dict(_ARXIV_GAT, connection="res", layers=5, channels=768)
 PRESETS["revgat-5-768"] = dict(_ARXIV_GAT, connection="rev", layers=5, channels=768)
 PRESETS["revgat-5-1068"] = dict(_ARXIV_GAT, connection="rev", layers=5, channels=1068)
+# The authors' RevGAT as they ran it, on DGL: their symmetric normalisation, edge dropout 0.3 and shared dropout 0.75
+# (parameter-free, so the counts equal the PyG rows'). Needs a native DGL (tox -e dgl).
+_ARXIV_GAT_DGL = dict(_ARXIV_GAT, backend="dgl", symmetric_norm=True, edge_drop=0.3, dropout=0.75)
+PRESETS["revgat-5-768-dgl"] = dict(_ARXIV_GAT_DGL, connection="rev", layers=5, channels=768)
+PRESETS["revgat-5-1068-dgl"] = dict(_ARXIV_GAT_DGL, connection="rev", layers=5, channels=1068)
 
 
 def list_presets() -> list[str]:
