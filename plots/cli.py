@@ -1,0 +1,40 @@
+"""``python -m plots build RESULTS_DIR [--out DIR]``: figures, tables and REPORT.md from records (never runs a model).
+
+Expected failures (no such folder, a broken paper.json) are one line on stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from harness.records import RecordError
+
+from .reference import DEFAULT_PATH
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m plots", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="figures (PNG, PDF), tables (Markdown, LaTeX) and REPORT.md")
+    build.add_argument("results", type=Path, help="folder searched recursively for records (e.g. results/)")
+    build.add_argument("--out", type=Path, help="output folder (default: RESULTS/report)")
+    build.add_argument("--paper", type=Path, default=DEFAULT_PATH, help="reference values (default: %(default)s)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .report import build_report
+
+    try:
+        result = build_report(args.results, args.out, args.paper)
+    except (RecordError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(result.records)} records → {len(result.drawn)} figures/tables, {len(result.skipped)} skipped; "
+          f"report: {result.report}")
+    for artifact in result.skipped:
+        print(f"  skipped {artifact.name}: {artifact.skipped}")
+    return 0

@@ -1,0 +1,67 @@
+"""Measured exponents of memory in L, N and D: find the sweeps among the records and fit a power law to each.
+
+A sweep is a set of ok records that differ only in one swept variable: ``layers`` (L), ``scale`` (N: the synthetic
+twins scale the node count, and the edge count with it, linearly; in mini-batch mode a part holds N/parts nodes, so
+the exponent in N is also the exponent in B) or ``channels`` (D). Everything else — operator, connection, mode,
+dataset, the other two variables, suite and profile — must be equal. With several sweeps for one connection and
+mode, the longest (most points, then widest range) is reported.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from .fit import PowerLawFit, fit_power_law
+from .records import RecordSet, SourcedRecord, profile_rank
+
+#: symbol → the cell field swept for it
+SWEPT = {"L": "layers", "N": "scale", "D": "channels"}
+#: sweeps need this many distinct x values to be fitted
+MIN_POINTS = 3
+#: cell fields that never define a sweep's identity (they are the same for every point or irrelevant to memory)
+IGNORED = frozenset({"seed", "epochs", "lr", "train", "device"})
+
+
+@dataclass(frozen=True)
+class Sweep:
+    symbol: str
+    metric: str
+    fit: PowerLawFit
+    records: tuple[SourcedRecord, ...]
+
+    @property
+    def operator(self) -> str:
+        return str(self.records[0].get("operator"))
+
+
+def _identity(item: SourcedRecord, swept: str) -> tuple:
+    config = {key: value for key, value in item.cell.items() if key not in IGNORED and key != swept}
+    return (item.record.suite, item.record.profile, repr(sorted(config.items())))
+
+
+def find_sweeps(records: RecordSet, symbol: str, metric: str) -> list[Sweep]:
+    """Every fittable sweep of ``symbol`` (L, N or D) in ``records`` for ``metric``."""
+    swept = SWEPT[symbol]
+    groups: dict[tuple, list[SourcedRecord]] = {}
+    for item in records:
+        value = item.metric(metric)
+        if item.ok and isinstance(value, (int, float)) and value > 0:
+            groups.setdefault(_identity(item, swept), []).append(item)
+    sweeps = []
+    for items in groups.values():
+        by_x = {float(item.get(swept)): item for item in items}
+        if len(by_x) < MIN_POINTS:
+            continue
+        xs = sorted(by_x)
+        fit = fit_power_law(xs, [by_x[x].metric(metric) for x in xs])
+        sweeps.append(Sweep(symbol, metric, fit, tuple(by_x[x] for x in xs)))
+    return sweeps
+
+
+def best_sweep(sweeps: Sequence[Sweep]) -> Optional[Sweep]:
+    """The longest sweep (then the widest, then the complexity suite's, then the most faithful profile)."""
+    if not sweeps:
+        return None
+    return max(sweeps, key=lambda s: (s.fit.points, s.fit.x_max / s.fit.x_min,
+                                      s.records[0].record.suite == "complexity",
+                                      -profile_rank(s.records[0].record.profile)[0]))

@@ -1,0 +1,51 @@
+"""The registry of report items: one figure or table = one module = one entry here.
+
+Modules under ``plots/figures`` and ``plots/tables`` register a builder with :func:`register`; the report builds
+every entry in registration order (figures, then tables). A new figure is a new module and nothing else.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+from .artifact import Artifact, BuildContext
+
+Builder = Callable[[BuildContext], list[Artifact]]
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    kind: Literal["figure", "table"]
+    title: str
+    build: Builder
+
+
+REGISTRY: dict[str, Entry] = {}
+
+
+def register(name: str, kind: Literal["figure", "table"], title: str) -> Callable[[Builder], Builder]:
+    def add(build: Builder) -> Builder:
+        if name in REGISTRY:
+            raise ValueError(f"report item {name!r} is registered twice")
+        REGISTRY[name] = Entry(name, kind, title, build)
+        return build
+
+    return add
+
+
+def load_entries() -> list[Entry]:
+    """Import every module of plots.figures and plots.tables (each registers itself); figures first."""
+    for package in ("plots.figures", "plots.tables"):
+        module = importlib.import_module(package)
+        for info in sorted(pkgutil.iter_modules(module.__path__), key=lambda info: info.name):
+            importlib.import_module(f"{package}.{info.name}")
+    return sorted(REGISTRY.values(), key=lambda entry: (entry.kind != "figure", _order(entry.name)))
+
+
+def _order(name: str) -> tuple[int, str]:
+    """fig1 … fig5, then the rest by name."""
+    digits = "".join(ch for ch in name.split("-")[0] if ch.isdigit())
+    return (int(digits) if digits else 99, name)

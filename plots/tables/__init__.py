@@ -1,0 +1,1 @@
+"""Tables of the report: one module per table, each registering one builder (see :mod:`plots.registry`)."""
