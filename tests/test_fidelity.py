@@ -1,0 +1,128 @@
+"""The ``fidelity`` measurement on a tiny graph, and the ``fidelity`` and ``overhead`` suites as they expand."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness.cells import expand
+from harness.measurements import (GRADIENT_MAX_LAYERS_OPTION, MEASUREMENTS, CellContext, bfloat16_unsupported,
+                                  train_config)
+from harness.records import Metrics
+from harness.spec import CellConfig, load_suite
+from harness.training import TrainConfig
+
+SUITES = Path(__file__).resolve().parents[1] / "suites"
+
+
+def tiny_cell(**overrides: object) -> CellContext:
+    settings = dict(operator="gcn", connection="rev", layers=3, channels=8, dataset="synthetic-arxiv", scale=0.002,
+                    model={"sparse": False}, seed=0)
+    settings.update(overrides)
+    return CellContext(config=CellConfig(**settings), device=torch.device("cpu"))
+
+
+def measure(**overrides: object) -> dict:
+    metrics = MEASUREMENTS.get("fidelity")(tiny_cell(**overrides))
+    Metrics.model_validate(metrics)  # the record schema accepts what the measurement returns
+    return metrics
+
+
+@pytest.mark.parametrize("connection", ["rev", "wt-rev"])
+def test_a_few_layers_rebuild_the_input_and_agree_with_float64(connection: str) -> None:
+    metrics = measure(connection=connection)
+    errors = metrics["reconstruction_error"]
+    assert all(math.isfinite(value) for value in errors.values())
+    assert errors["float64"] < 1e-12
+    assert 0 < errors["float32"] < 1e-5
+    assert metrics["gradient_cosine"] == pytest.approx(1.0, abs=1e-6)
+    assert "gradient_cosine_skipped" not in metrics
+    assert metrics["params"] > 0
+
+
+def test_bfloat16_is_measured_exactly_where_the_device_supports_it() -> None:
+    metrics = measure()
+    reason = bfloat16_unsupported(torch.device("cpu"))
+    if reason is None:
+        # bfloat16 keeps 8 significant bits: its drift is finite and far above float32's
+        assert metrics["reconstruction_error"]["bfloat16"] > 10 * metrics["reconstruction_error"]["float32"]
+        assert "bfloat16" not in metrics["reconstruction_skipped"]
+    else:
+        assert metrics["reconstruction_skipped"]["bfloat16"] == reason
+        assert "bfloat16" not in metrics["reconstruction_error"]
+
+
+def test_a_cpu_without_bfloat16_instructions_skips_it_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.setattr(torch.cpu, probe, lambda: False, raising=False)
+    metrics = measure()
+    assert "no bfloat16 instructions" in metrics["reconstruction_skipped"]["bfloat16"]
+    assert set(metrics["reconstruction_error"]) == {"float64", "float32"}
+
+
+def test_a_dtype_the_operator_cannot_compute_is_skipped_with_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from models import fidelity
+
+    real = fidelity.reconstruction_error
+
+    def no_bfloat16_kernel(*args, dtype=torch.float32, **kwargs):
+        if dtype is torch.bfloat16:
+            raise NotImplementedError('"addmm_out_sparse_csr_impl_mkl" not implemented for \'BFloat16\'')
+        return real(*args, dtype=dtype, **kwargs)
+
+    monkeypatch.setattr(fidelity, "reconstruction_error", no_bfloat16_kernel)
+    monkeypatch.setattr("harness.measurements.bfloat16_unsupported", lambda device: None)
+    metrics = measure()
+    assert metrics["reconstruction_skipped"]["bfloat16"].startswith("not computable in bfloat16 on cpu: ")
+    assert "addmm_out_sparse_csr" in metrics["reconstruction_skipped"]["bfloat16"]
+
+
+def test_the_float64_gradient_reference_is_capped_by_the_cell_option() -> None:
+    metrics = measure(layers=3, train={GRADIENT_MAX_LAYERS_OPTION: 2})
+    assert "gradient_cosine" not in metrics
+    assert "3 layers > gradient_cosine_max_layers = 2" in metrics["gradient_cosine_skipped"]
+    assert metrics["reconstruction_error"]["float32"] < 1e-5  # the reconstruction is still measured
+
+
+def test_fidelity_needs_a_reversible_connection() -> None:
+    with pytest.raises(ValueError, match="reversible connection"):
+        measure(connection="res")
+
+
+def test_the_training_loop_ignores_the_fidelity_option() -> None:
+    config = CellConfig(operator="gcn", connection="rev", layers=2, channels=8, dataset="synthetic-arxiv",
+                        train={GRADIENT_MAX_LAYERS_OPTION: 100, "eval_every": 2})
+    assert train_config(config, TrainConfig).eval_every == 2
+
+
+# --- the suites ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("profile, depths, cells", [("smoke", {1, 10, 100}, 6), ("cpu", {1, 10, 100, 1001}, 8),
+                                                   ("full", {1, 10, 100, 1001}, 8)])
+def test_fidelity_suite_expands_to_rev_and_wt_rev_at_every_depth(profile: str, depths: set, cells: int) -> None:
+    suite = load_suite(SUITES / "fidelity.toml", profile)
+    expanded = expand(suite, "cpu")
+    assert suite.measurements == ("fidelity",)
+    assert len(expanded) == cells
+    assert {(c.config["connection"], c.config["layers"]) for c in expanded} == \
+        {(connection, layers) for connection in ("rev", "wt-rev") for layers in depths}
+    for cell in expanded:
+        cap = cell.config["train"][GRADIENT_MAX_LAYERS_OPTION]
+        assert cap >= 100  # the issue's 100-layer cosine is always measured …
+        assert cell.config["layers"] <= cap or cell.config["layers"] == 1001  # … the 1001-layer reference never
+
+
+@pytest.mark.parametrize("profile, depths", [("smoke", {2, 8}), ("cpu", {28, 112}), ("full", {28, 112})])
+def test_overhead_suite_expands_to_operators_connections_and_depths(profile: str, depths: set) -> None:
+    suite = load_suite(SUITES / "overhead.toml", profile)
+    expanded = expand(suite, "cpu")
+    assert set(suite.measurements) == {"memory", "time"}  # both, in one run, so the ratios are fair
+    assert len(expanded) == 18
+    assert {(c.config["operator"], c.config["connection"], c.config["layers"]) for c in expanded} == \
+        {(o, c, layers) for o in ("gcn", "sage", "gen") for c in ("res", "rev", "rev-pyg") for layers in depths}
+    assert {(c.config["dataset"], c.config["mode"]) for c in expanded} == {("synthetic-arxiv", "full")}
+    if profile != "smoke":
+        assert {c.config["channels"] for c in expanded} == {128}
