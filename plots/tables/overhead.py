@@ -1,0 +1,205 @@
+"""The cost of our reversible backward: step time and peak memory of res, rev and rev-pyg, and the issue's targets.
+
+Our ``rev`` backward evaluates each group's block once (2F + B per layer); PyG's ``GroupAddRev`` (``rev-pyg``)
+inverts without gradients and then runs the forward again with them (3F + B); a residual network (``res``) keeps
+its activations and pays F + B. So ``rev`` should be clearly faster than ``rev-pyg`` at no more memory, and cost a
+bounded extra over ``res``. The targets, per operator and depth:
+
+- rev / rev-pyg step time ≤ 0.8, rev / rev-pyg peak memory ≤ 1.0;
+- rev / res step time ≤ 1.2 (same depth and width).
+
+They are compared, never asserted: a ratio is "met" when at or below its target. Ratios are taken within one
+(profile, device) of the ``overhead`` suite, whose cells one run measures on one machine, so the machine cancels.
+Time is the median of the timed steps (``step_seconds.median``), memory the allocator peak of one training step
+(``peak_allocated_bytes``), each from its own process. :func:`comparisons` is shared with Fig. 6's caption.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..artifact import Artifact, BuildContext
+from ..measured import failed, not_run
+from ..records import RecordSet, SourcedRecord, profile_rank
+from ..registry import register
+from ..style import GIB
+from ..table import Cell, Table, measured_on, table_artifact
+
+NAME = "table-overhead"
+TITLE = "Reversible overhead: step time and peak memory of res, rev and rev-pyg, against the targets"
+SUITE = "overhead"
+RUN = "`tox -e overhead`"
+CONNECTIONS = ("res", "rev", "rev-pyg")
+TIME = "step_seconds.median"
+MEMORY = "peak_allocated_bytes"
+OPERATOR_NAMES = {"gcn": "GCN", "sage": "SAGE", "gen": "GEN", "gat": "GAT"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """``numerator``'s ``metric`` over ``denominator``'s must be at most ``bound``."""
+
+    numerator: str
+    denominator: str
+    metric: str
+    bound: float
+
+    @property
+    def label(self) -> str:
+        quantity = "time" if self.metric == TIME else "memory"
+        return f"{self.numerator}/{self.denominator} {quantity}"
+
+    def verdict(self, ratio: float) -> str:
+        return "met" if ratio <= self.bound else "missed"
+
+    def format(self, ratio: float) -> str:
+        """Two decimals, more where two would round a missed ratio onto the bound (1.004 is not "1.00 missed")."""
+        for digits in range(2, 7):
+            text = f"{ratio:.{digits}f}"
+            if float(text) != self.bound or ratio == self.bound:
+                return text
+        return text
+
+
+TARGETS = (
+    Target("rev", "rev-pyg", TIME, 0.8),
+    Target("rev", "rev-pyg", MEMORY, 1.0),
+    Target("rev", "res", TIME, 1.2),
+)
+
+
+@dataclass
+class Comparison:
+    """One operator at one depth and width: the record of each connection measured there."""
+
+    operator: str
+    layers: int
+    channels: int
+    graph: str  # "synthetic-arxiv ×0.02": ratios are only taken on one graph
+    records: dict[str, SourcedRecord] = field(default_factory=dict)
+
+    def ratio(self, target: Target) -> Optional[float]:
+        """The measured ratio, or None unless both records are ok and carry the metric."""
+        top, bottom = self.records.get(target.numerator), self.records.get(target.denominator)
+        if top is None or bottom is None or not (top.ok and bottom.ok):
+            return None
+        top_value, bottom_value = top.metric(target.metric), bottom.metric(target.metric)
+        if top_value is None or not bottom_value:
+            return None
+        return top_value / bottom_value
+
+    @property
+    def operator_name(self) -> str:
+        return OPERATOR_NAMES.get(self.operator, self.operator)
+
+
+def measured_groups(records: RecordSet) -> dict[tuple[str, str], RecordSet]:
+    """The overhead suite's records by (profile, device), most faithful profile first."""
+    chosen = records.where(suites=(SUITE,))
+    groups = chosen.groups("profile", "device")
+    return dict(sorted(groups.items(), key=lambda kv: (profile_rank(kv[0][0]), kv[0][1])))
+
+
+def comparisons(group: RecordSet) -> list[Comparison]:
+    """One :class:`Comparison` per (graph, operator, channels, layers) of a (profile, device) group."""
+    by_key: dict[tuple[Any, ...], Comparison] = {}
+    for item in group:
+        graph = _graph(item)
+        key = (graph, item.get("operator"), item.get("channels"), item.get("layers"))
+        comparison = by_key.setdefault(key, Comparison(item.get("operator"), item.get("layers"),
+                                                       item.get("channels"), graph))
+        held = comparison.records.get(item.get("connection"))
+        if held is None or (item.ok and not held.ok):  # an ok record wins over a failed one
+            comparison.records[item.get("connection")] = item
+    return [by_key[key] for key in sorted(by_key, key=lambda k: (k[0], operator_order(k[1]), k[2], k[3]))]
+
+
+def operator_order(operator: str) -> tuple[int, str]:
+    """The paper's order (GCN, SAGE, GEN, GAT), then any other operator by name."""
+    order = list(OPERATOR_NAMES)
+    return (order.index(operator) if operator in order else len(order), str(operator))
+
+
+def describe_ratio(comparison: Comparison, target: Target) -> str:
+    """"rev/rev-pyg time 0.71 (≤ 0.8: met)" (or that it was not measured), for captions."""
+    ratio = comparison.ratio(target)
+    if ratio is None:
+        return f"{target.label}: not measured"
+    return f"{target.label} {target.format(ratio)} (≤ {target.bound:g}: {target.verdict(ratio)})"
+
+
+@register(NAME, "table", TITLE)
+def build(ctx: BuildContext) -> list[Artifact]:
+    groups = measured_groups(ctx.records)
+    if not groups:
+        return [Artifact.skip(NAME, TITLE, "table", f"no records of suite '{SUITE}'; run {RUN}")]
+    artifacts = []
+    for (profile, device), group in groups.items():
+        rows = comparisons(group)
+        per_unit, unit = _memory_unit(group)
+        table = Table(["operator", "L", "D", *(f"step s: {c}" for c in CONNECTIONS),
+                       *(f"peak {unit}: {c}" for c in CONNECTIONS),
+                       *(f"{t.label} (target ≤ {t.bound:g})" for t in TARGETS)])
+        several_graphs = len({row.graph for row in rows}) > 1
+        for row in rows:
+            table.add(row.operator_name + (f" ({row.graph})" if several_graphs else ""), str(row.layers),
+                      str(row.channels),
+                      *(_time_cell(row.records.get(c)) for c in CONNECTIONS),
+                      *(_memory_cell(row.records.get(c), per_unit) for c in CONNECTIONS),
+                      *(_ratio_cell(row, t) for t in TARGETS))
+        ratios = [(row.ratio(t), t) for row in rows for t in TARGETS]
+        measured = [(ratio, t) for ratio, t in ratios if ratio is not None]
+        met = sum(t.verdict(ratio) == "met" for ratio, t in measured)
+        table.footnotes.append(
+            "step s = median wall time of the timed training steps after a warm-up step (step_seconds.median); "
+            f"peak {unit} = allocator peak of one training step (peak_allocated_bytes), measured in a separate "
+            "process. A ratio divides rev's value by the other connection's, at the same operator, depth and width, "
+            "within this profile and device; 'met' = at or below the target.")
+        name = f"{NAME}__{profile}-{device}"
+        title = f"{TITLE} — {profile}/{device}"
+        caption = (f"{title}. Targets met: {met} of {len(measured)} measured ratios. "
+                   f"Measured: {measured_on(table.sources)}. Each number links to its record.")
+        artifacts.append(table_artifact(ctx, name, title, caption, table))
+    return artifacts
+
+
+def _graph(item: SourcedRecord) -> str:
+    scale = item.get("scale")
+    return f"{item.get('dataset')}" + ("" if scale == 1 else f" ×{scale:g}")
+
+
+def _time_cell(item: Optional[SourcedRecord]) -> Cell:
+    if item is None:
+        return not_run(RUN)
+    if not item.ok:
+        return failed(item)
+    seconds = item.metric(TIME)
+    return Cell(_number(seconds), source=item) if seconds is not None else Cell.why("no time measurement")
+
+
+def _memory_cell(item: Optional[SourcedRecord], per_unit: float) -> Cell:
+    if item is None:
+        return not_run(RUN)
+    if not item.ok:
+        return failed(item)
+    peak = item.metric(MEMORY)
+    return Cell(_number(peak / per_unit), source=item) if peak is not None else Cell.why("no memory measurement")
+
+
+def _ratio_cell(row: Comparison, target: Target) -> Cell:
+    ratio = row.ratio(target)
+    if ratio is None:
+        return Cell.why(f"needs {target.numerator} and {target.denominator} measured ok")
+    return Cell(f"{target.format(ratio)} {target.verdict(ratio)}", source=row.records[target.numerator])
+
+
+def _memory_unit(group: RecordSet) -> tuple[float, str]:
+    """GiB when every peak reaches 1 GiB, MiB otherwise (a reversible peak is often far below the residual one):
+    (bytes per unit, unit)."""
+    peaks = [item.metric(MEMORY) for item in group if item.ok and item.metric(MEMORY)]
+    return (GIB, "GiB") if peaks and min(peaks) >= GIB else (1024**2, "MiB")
+
+
+def _number(value: float) -> str:
+    """Three significant digits, whole numbers with thousands separators from 100 up (never 1.23e+03)."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
