@@ -36,7 +36,8 @@ seed = 0
 
 [grid]
 connection = ["res", "rev", "deq"]
-layers = [2, 4, 8]
+# depth-independent activations (encoder, head) dominate a shallow tiny model: sweep far enough for the slope
+layers = [2, 8, 32]
 
 [profiles.smoke]
 [profiles.full]
