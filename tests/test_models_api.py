@@ -100,3 +100,15 @@ def test_edge_attr_required_exactly_when_built_with_edge_dim(small_graph):
     model = models.build_model("gen", "res", layers=2, channels=8, in_channels=5, out_channels=3, edge_dim=4)
     with pytest.raises(ValueError, match="edge_attr"):
         model(torch.randn(num_nodes, 5), edge_index)
+
+
+def test_gen_convolution_rejects_edge_features_that_do_not_match_how_it_was_built(small_graph):
+    from models.operators import get_operator
+
+    edge_index, num_nodes = small_graph
+    operator = get_operator("gen")
+    graph, x = operator.prepare_graph(edge_index, num_nodes), torch.randn(num_nodes, 8)
+    with pytest.raises(ValueError, match="built with edge_dim, so it needs edge_attr"):
+        operator.make_conv(8, 8, edge_dim=4)(x, graph)
+    with pytest.raises(ValueError, match="edge_attr given but the model was built without edge_dim"):
+        operator.make_conv(8, 8)(x, graph, torch.randn(edge_index.size(1), 8))

@@ -51,3 +51,15 @@ class Operator(ABC):
     @property
     def name(self) -> str:
         return type(self).__name__.removesuffix("Operator").lower()
+
+
+def encode_edge_features(name: str, encoder: Optional[nn.Module], edge_attr: Optional[Tensor]) -> Optional[Tensor]:
+    """``edge_attr`` through the convolution's own edge encoder; a model built with ``edge_dim`` needs edge features
+    and one built without refuses them, so a mismatch is a clear error rather than silently ignored features."""
+    if encoder is not None:
+        if edge_attr is None:
+            raise ValueError(f"{name}: this model was built with edge_dim, so it needs edge_attr")
+        return encoder(edge_attr)
+    if edge_attr is not None:
+        raise ValueError(f"{name}: edge_attr given but the model was built without edge_dim")
+    return None

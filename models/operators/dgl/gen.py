@@ -26,7 +26,7 @@ from dgl.nn.functional import edge_softmax
 from torch import Tensor, nn
 
 from .. import register_operator
-from ..base import Operator
+from ..base import Operator, encode_edge_features
 from .graph import to_dgl_graph
 
 AGGREGATIONS = ("softmax", "max", "mean", "sum")
@@ -89,13 +89,7 @@ class GEN(nn.Module):
                             expansion=expansion, bias=bias)
 
     def forward(self, x: Tensor, graph: dgl.DGLGraph, edge_attr: Optional[Tensor] = None) -> Tensor:
-        if self.edge_encoder is not None:
-            if edge_attr is None:
-                raise ValueError("gen: this model was built with edge_dim, so it needs edge_attr")
-            edge_attr = self.edge_encoder(edge_attr)
-        elif edge_attr is not None:
-            raise ValueError("gen: edge_attr given but the model was built without edge_dim")
-        return self.conv(x, graph, edge_attr)
+        return self.conv(x, graph, encode_edge_features("gen", self.edge_encoder, edge_attr))
 
 
 @register_operator("gen", backend="dgl")

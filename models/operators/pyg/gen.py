@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import GENConv
 
 from .. import register_operator
-from ..base import Operator
+from ..base import Operator, encode_edge_features
 
 
 class GEN(nn.Module):
@@ -30,13 +30,7 @@ class GEN(nn.Module):
                             num_layers=mlp_layers, expansion=expansion, bias=bias)
 
     def forward(self, x: Tensor, graph: Tensor, edge_attr: Optional[Tensor] = None) -> Tensor:
-        if self.edge_encoder is not None:
-            if edge_attr is None:
-                raise ValueError("gen: this model was built with edge_dim, so it needs edge_attr")
-            edge_attr = self.edge_encoder(edge_attr)
-        elif edge_attr is not None:
-            raise ValueError("gen: edge_attr given but the model was built without edge_dim")
-        return self.conv(x, graph, edge_attr)
+        return self.conv(x, graph, encode_edge_features("gen", self.edge_encoder, edge_attr))
 
 
 @register_operator("gen", backend="pyg")
