@@ -45,6 +45,17 @@ def write_split(folder: Path, num_nodes: int, rng: np.random.Generator) -> dict[
     return split
 
 
+def write_ogb_layout(folder: Path, name: str, raw: dict[str, np.ndarray], split: str, num_nodes: int,
+                     rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """OGB's raw layout: ``raw/<stem>.csv.gz`` per array, ``split/<split>/``, and the release note that stops ogb
+    from asking to update; returns the arrays written, splits included as ``split_<part>``."""
+    for stem, rows in raw.items():
+        write_csv(folder / "raw" / f"{stem}.csv.gz", rows)
+    splits = write_split(folder / "split" / split, num_nodes, rng)
+    (folder / "RELEASE_v1.txt").write_text(f"# Release note for {name}\n\n### v1: Initial release\n")
+    return {**raw, **{f"split_{key}": value for key, value in splits.items()}}
+
+
 def write_tiny_arxiv(root: Path, num_nodes: int = 30, num_edges: int = 70, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     folder = root / "ogbn_arxiv"
@@ -53,12 +64,7 @@ def write_tiny_arxiv(root: Path, num_nodes: int = 30, num_edges: int = 70, seed:
     arrays = {"edge": edges, "node-feat": rng.normal(size=(num_nodes, 128)).astype(np.float32).round(4),
               "node_year": rng.integers(2010, 2021, size=num_nodes), "node-label": rng.integers(0, 40, size=num_nodes),
               "num-node-list": np.array([num_nodes]), "num-edge-list": np.array([len(edges)])}
-    for stem, rows in arrays.items():
-        write_csv(folder / "raw" / f"{stem}.csv.gz", rows)
-    arrays.update({f"split_{key}": value for key, value in write_split(folder / "split" / "time", num_nodes,
-                                                                      rng).items()})
-    (folder / "RELEASE_v1.txt").write_text("# Release note for ogbn-arxiv\n\n### v1: Initial release\n")
-    return arrays
+    return write_ogb_layout(folder, "ogbn-arxiv", arrays, "time", num_nodes, rng)
 
 
 def write_tiny_proteins(root: Path, num_nodes: int = 24, num_edges: int = 50, seed: int = 1) -> dict[str, np.ndarray]:
@@ -71,12 +77,7 @@ def write_tiny_proteins(root: Path, num_nodes: int = 24, num_edges: int = 50, se
               "node_species": rng.choice(SPECIES[:5], size=num_nodes),
               "node-label": rng.integers(0, 2, size=(num_nodes, 112)),
               "num-node-list": np.array([num_nodes]), "num-edge-list": np.array([len(edges)])}
-    for stem, rows in arrays.items():
-        write_csv(folder / "raw" / f"{stem}.csv.gz", rows)
-    arrays.update({f"split_{key}": value for key, value in write_split(folder / "split" / "species", num_nodes,
-                                                                      rng).items()})
-    (folder / "RELEASE_v1.txt").write_text("# Release note for ogbn-proteins\n\n### v1: Initial release\n")
-    return arrays
+    return write_ogb_layout(folder, "ogbn-proteins", arrays, "species", num_nodes, rng)
 
 
 def test_tiny_arxiv_goes_through_the_real_ogb_loader(tmp_path):
