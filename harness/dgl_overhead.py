@@ -23,11 +23,11 @@ from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
-from torch.profiler import ProfilerActivity, profile, record_function
+from torch.profiler import record_function
 
 import models
 from harness.environment import collect_environment
-from harness.meter import FORWARD_MARKER, STEP_MARKER, live_tensor_bytes, measure_step_memory, synchronize
+from harness.meter import FORWARD_MARKER, measure_step_memory, synchronize
 
 CONNECTIONS = ("res", "rev", "rev-pyg", "rev-dgl")
 BACKENDS = ("pyg", "dgl")
@@ -57,48 +57,7 @@ def training_step(model: torch.nn.Module, data: dict[str, torch.Tensor]) -> Call
 
 
 def measure_memory(step: Callable[[], Any], device: torch.device) -> dict[str, Any]:
-    """:func:`harness.meter.measure_step_memory`; under a torch whose profiler events lack ``start_ns`` (2.2), the
-    same allocation replay computed here from ``start_us`` / ``duration_us`` (microsecond event times)."""
-    try:
-        report = measure_step_memory(step, device)
-        return dict(dataclasses.asdict(report), method="harness.meter.measure_step_memory")
-    except AttributeError as error:
-        if "start_ns" not in str(error):
-            raise
-        return dict(_replay_in_microseconds(step, device),
-                    method=f"profiler replay in microseconds (harness.meter failed here: {error})")
-
-
-def _replay_in_microseconds(step: Callable[[], Any], device: torch.device) -> dict[str, Any]:
-    if device.type != "cpu":
-        raise RuntimeError("the microsecond fallback replays CPU allocations only")
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        step()
-        gc.collect()
-        baseline = live_tensor_bytes(device)
-        with record_function(STEP_MARKER):
-            step()
-    events = list(prof.profiler.kineto_results.events())
-    window = [e for e in events if e.name() == STEP_MARKER][-1]
-    start, end = window.start_us(), window.start_us() + window.duration_us()
-    memory = sorted((e.start_us(), e.nbytes()) for e in events
-                    if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU
-                    and start <= e.start_us() <= end)
-    live, peak, timeline = 0, 0, []
-    for when, nbytes in memory:
-        live += nbytes
-        peak = max(peak, live)
-        timeline.append((when, live))
-    forwards = [(e.start_us(), e.start_us() + e.duration_us()) for e in events
-                if e.name() == FORWARD_MARKER and start <= e.start_us() <= end]
-
-    def live_at(when: float, inclusive: bool) -> int:
-        before = [total for t, total in timeline if (t <= when if inclusive else t < when)]
-        return before[-1] if before else 0
-
-    activation = max((live_at(b, True) - live_at(a, False) for a, b in forwards), default=None)
-    return dict(peak_allocated_bytes=baseline + peak, baseline_bytes=baseline, activation_bytes=activation,
-                peak_reserved_bytes=None)
+    return dict(dataclasses.asdict(measure_step_memory(step, device)), method="harness.meter.measure_step_memory")
 
 
 def measure_time(step: Callable[[], Any], device: torch.device, repeats: int) -> dict[str, float]:

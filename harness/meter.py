@@ -7,6 +7,10 @@ frees of blocks it saw allocated, so the warm-up steps run under it too: everyth
 the previous mini-batch) was allocated while it was watching. What was live before the measured step is counted by
 walking the tensors Python can reach (parameters, gradients, optimizer state, the graph), each storage once.
 
+Event times are nanoseconds (``start_ns``) where the profiler has them; torch 2.2, which the DGL environment pins,
+has only microseconds (``start_us`` / ``duration_us``). Events are replayed in the order the profiler recorded them
+within a time stamp (a stable sort), so coarser stamps cannot reorder an allocation after its own free.
+
 Bytes held for backward (activations) are the live bytes at the end of the forward minus those at its start. The
 training step marks its forward with ``record_function(FORWARD_MARKER)``; custom autograd Functions that stash
 tensors on ``ctx`` are counted like any saved tensor, because the replay sees allocations, not autograd's bookkeeping.
@@ -98,11 +102,11 @@ class _Replay:
         window = [e for e in events if e.name() == STEP_MARKER]
         if not window:
             raise RuntimeError("the profiler recorded no measured step; is kineto available in this torch build?")
-        self.start, self.end = window[-1].start_ns(), window[-1].end_ns()
+        self.start, self.end = _span_ns(window[-1])
         memory = sorted(
-            (e.start_ns(), e.nbytes())
-            for e in events
-            if e.name() == _MEMORY_EVENT and self._on(e, device) and self.start <= e.start_ns() <= self.end
+            ((_span_ns(e)[0], e.nbytes()) for e in events
+             if e.name() == _MEMORY_EVENT and self._on(e, device) and self.start <= _span_ns(e)[0] <= self.end),
+            key=lambda event: event[0],
         )
         self.times = [time for time, _ in memory]
         self.live: list[int] = []
@@ -111,8 +115,8 @@ class _Replay:
             total += nbytes
             self.live.append(total)
         self.peak = max([0, *self.live])
-        self.forwards = [(e.start_ns(), e.end_ns()) for e in events
-                         if e.name() == FORWARD_MARKER and self.start <= e.start_ns() <= self.end]
+        self.forwards = [_span_ns(e) for e in events
+                         if e.name() == FORWARD_MARKER and self.start <= _span_ns(e)[0] <= self.end]
 
     @staticmethod
     def _on(event: Any, device: torch.device) -> bool:
@@ -134,6 +138,14 @@ class _Replay:
         if not self.forwards:
             return None
         return max(self.live_until(end) - self.live_before(start) for start, end in self.forwards)
+
+
+def _span_ns(event: Any) -> tuple[int, int]:
+    """An event's (start, end) in nanoseconds; from microsecond stamps where the profiler has no others."""
+    if hasattr(event, "start_ns"):
+        return event.start_ns(), event.end_ns()
+    start = event.start_us() * 1000
+    return start, start + event.duration_us() * 1000
 
 
 # --- live tensors ------------------------------------------------------------------------------------------------------

@@ -112,3 +112,45 @@ def test_cuda_peak_and_activations_grow_by_a_known_allocation():
     assert held.peak_allocated_bytes - plain.peak_allocated_bytes == rounded
     assert held.activation_bytes - plain.activation_bytes == rounded
     assert held.peak_reserved_bytes >= held.peak_allocated_bytes
+
+
+class _MicrosecondEvent:
+    """A profiler event as torch 2.2 (the DGL environment's torch) has it: microsecond stamps, no ``start_ns``."""
+
+    def __init__(self, start_us: int, duration_us: int) -> None:
+        self._start, self._duration = start_us, duration_us
+
+    def start_us(self) -> int:
+        return self._start
+
+    def duration_us(self) -> int:
+        return self._duration
+
+
+def test_event_times_fall_back_to_microseconds_without_start_ns():
+    from harness.meter import _span_ns
+
+    assert _span_ns(_MicrosecondEvent(12, 5)) == (12_000, 17_000)
+
+
+def test_replay_keeps_the_recorded_order_within_one_time_stamp():
+    """Coarse (microsecond) stamps tie often; an allocation and its free in the same stamp must not swap places,
+    or the peak would miss the allocation."""
+    from harness.meter import STEP_MARKER, _MEMORY_EVENT, _Replay
+
+    class Event(_MicrosecondEvent):
+        def __init__(self, name: str, start_us: int, duration_us: int = 0, nbytes: int = 0) -> None:
+            super().__init__(start_us, duration_us)
+            self._name, self._nbytes = name, nbytes
+
+        def name(self) -> str:
+            return self._name
+
+        def nbytes(self) -> int:
+            return self._nbytes
+
+        def device_type(self):
+            return torch.autograd.DeviceType.CPU
+
+    events = [Event(STEP_MARKER, 10, 10), Event(_MEMORY_EVENT, 12, nbytes=KNOWN), Event(_MEMORY_EVENT, 12, nbytes=-KNOWN)]
+    assert _Replay(events, torch.device("cpu")).peak == KNOWN
