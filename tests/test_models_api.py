@@ -1,4 +1,4 @@
-"""build_model's contract: errors, caller safety, weight tying, per-edge arguments, the sparse GCN path."""
+"""build_model's contract: errors, caller safety, weight tying, per-edge arguments, the sparse GCN/SAGE path."""
 from __future__ import annotations
 
 import pytest
@@ -85,14 +85,25 @@ def test_groups_below_two_is_rejected_by_the_layer_itself():
         GroupedReversibleLayer([torch.nn.Identity()])
 
 
-def test_sparse_gcn_equals_edge_index_gcn(small_graph, float64):
+@pytest.mark.parametrize("operator", ["gcn", "sage"])
+@pytest.mark.parametrize("connection", ["res", "rev"])
+def test_prepared_adjacency_equals_edge_index_message_passing(operator, connection, small_graph, float64):
+    """GCN and SAGE multiply by a prepared sparse adjacency; PyG's own edge_index path (``sparse=False``) on the same
+    weights is the reference, for the output and every gradient (the adjacency's backward has its own transpose)."""
     edge_index, num_nodes = small_graph
     torch.manual_seed(0)
-    sparse = build("res", sparse=True)
-    dense = build("res", sparse=False)
-    dense.load_state_dict(sparse.state_dict())
+    sparse = build(connection, operator=operator, sparse=True)
+    reference = build(connection, operator=operator, sparse=False)
+    reference.load_state_dict(sparse.state_dict())
     x = torch.randn(num_nodes, 5, requires_grad=True)
-    torch.testing.assert_close(sparse(x, edge_index), dense(x, edge_index))
+    outputs, grads = [], []
+    for model in (sparse, reference):
+        out = model(x, edge_index)
+        outputs.append(out)
+        grads.append(torch.autograd.grad(out.square().sum(), [x, *model.parameters()]))
+    torch.testing.assert_close(outputs[0], outputs[1])
+    for got, want in zip(*grads):
+        torch.testing.assert_close(got, want)
 
 
 def test_edge_attr_required_exactly_when_built_with_edge_dim(small_graph):
