@@ -32,15 +32,21 @@ OVERHEAD = {
 def make_record(suite: str, profile: str, cell: dict[str, Any], metrics: dict[str, Any],
                 measurements: list[str], status: str = "ok") -> Record:
     config = {"operator": "gcn", "channels": 128, "groups": 2, "dataset": "synthetic-arxiv", "scale": 0.02,
-              "mode": "full", "device": "cpu", **cell}
+              "mode": "full", "device": "cpu", "backend": "pyg", **cell}
     return Record(suite=suite, profile=profile, cell_id=config_hash(config), cell=config, measurements=measurements,
                   status=status, error=None if status == "ok" else f"{status}: details", metrics=Metrics(**metrics),
                   runs={name: MeasurementRun(status=status, seconds=1.0) for name in measurements},
                   environment=ENVIRONMENT, started_at=datetime(2025, 1, 1, tzinfo=timezone.utc), seconds=1.0)
 
 
-def overhead_record(operator: str, layers: int, connection: str, seconds: float, mib: float) -> Record:
-    return make_record("overhead", "cpu", {"operator": operator, "connection": connection, "layers": layers},
+#: The DGL environment's run (backend dgl, torch 2.2): its own group, with DGL's GroupRevRes beside the others.
+OVERHEAD_DGL = {"res": (0.8, 90), "rev": (1.0, 20), "rev-pyg": (1.3, 21), "rev-dgl": (1.4, 21)}
+
+
+def overhead_record(operator: str, layers: int, connection: str, seconds: float, mib: float,
+                    backend: str = "pyg") -> Record:
+    return make_record("overhead", "cpu", {"operator": operator, "connection": connection, "layers": layers,
+                                           "backend": backend},
                        {"step_seconds": {"median": seconds, "min": 0.9 * seconds, "max": 1.1 * seconds},
                         "peak_allocated_bytes": int(mib * MIB)}, ["memory", "time"])
 
@@ -65,7 +71,8 @@ def report(tmp_path_factory: pytest.TempPathFactory):
     for (operator, layers), connections in OVERHEAD.items():
         for connection, (seconds, mib) in connections.items():
             write_record(results / "overhead" / "cpu", overhead_record(operator, layers, connection, seconds, mib))
-    write_record(results / "overhead" / "cpu", overhead_record("gcn", 28, "rev-dgl", 1.6, 30))
+    for connection, (seconds, mib) in OVERHEAD_DGL.items():
+        write_record(results / "overhead" / "cpu", overhead_record("gcn", 28, connection, seconds, mib, "dgl"))
     for connection in ("rev", "wt-rev"):
         for layers, error, cosine in ((1, 3e-8, 1 - 1e-14), (10, 3e-7, 1 - 1e-13), (100, 3e-6, 1 - 5e-13),
                                       (1001, 5e-5 if connection == "rev" else 2e-4, None)):
@@ -83,7 +90,21 @@ def test_overhead_figure_is_drawn_per_profile_with_every_connection(report) -> N
     figure = drawn(report, "fig6-overhead-time__cpu-cpu")
     assert sorted(path.suffix for path in figure.files) == [".pdf", ".png"]
     assert all(path.stat().st_size > 1000 for path in figure.files)
+    assert {item.get("connection") for item in figure.sources} == {"res", "rev", "rev-pyg"}
+
+
+def test_each_backend_gets_its_own_table_and_figure_with_its_wrappers(report) -> None:
+    """The DGL environment's records are never divided by the PyG environment's (another torch, another backend);
+    their table adds DGL's GroupRevRes and its two targets, which the PyG table (no rev-dgl) leaves out."""
+    figure = drawn(report, "fig6-overhead-time__cpu-cpu-dgl")
     assert {item.get("connection") for item in figure.sources} == {"res", "rev", "rev-pyg", "rev-dgl"}
+    assert "rev/rev-dgl time 0.71 (≤ 0.8: met), rev/rev-dgl memory 0.95 (≤ 1: met)" in figure.caption
+    table = (report.out / "tables" / "table-overhead__cpu-cpu-dgl.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| GCN | 28 | 128 |"))
+    cells = [re.sub(r"\]\(.*\)", "]", cell.strip()) for cell in row.strip("|").split("|")]
+    assert cells[3:] == ["[0.8]", "[1]", "[1.3]", "[1.4]", "[90]", "[20]", "[21]", "[21]", "[0.77 met]",
+                         "[0.95 met]", "[0.71 met]", "[0.95 met]", "[1.25 missed]"]
+    assert "rev-dgl" not in (report.out / "tables" / "table-overhead__cpu-cpu.md").read_text()
 
 
 def test_overhead_figure_caption_states_the_ratios_against_the_targets(report) -> None:

@@ -19,8 +19,8 @@ from ..draw import describe_setting
 from ..records import RecordSet
 from ..registry import register
 from ..style import LINE_STYLES, MARKERS, colour, connection_name, save_figure
-from ..tables.overhead import (OPERATOR_NAMES, RUN, SUITE, TARGETS, comparisons, describe_ratio, measured_groups,
-                               operator_order)
+from ..tables.overhead import (OPERATOR_NAMES, RUN, SUITE, comparisons, describe_ratio, group_stem,
+                               measured_groups, operator_order, present_targets)
 
 NAME = "fig6-overhead-time"
 TITLE = "Time per training step against depth: res, rev and the libraries' reversible wrappers"
@@ -35,7 +35,7 @@ def build(ctx: BuildContext) -> list[Artifact]:
     if not groups:
         return [Artifact.skip(NAME, TITLE, "figure", f"no records of suite '{SUITE}'; run {RUN}")]
     artifacts = []
-    for (profile, device), group in groups.items():
+    for (profile, device, backend), group in groups.items():
         operators = sorted(group.values("operator"), key=operator_order)
         figure, axes = plt.subplots(1, len(operators), figsize=(3.6 * len(operators) + 0.6, 3.8), squeeze=False,
                                     sharey=True)
@@ -47,11 +47,11 @@ def build(ctx: BuildContext) -> list[Artifact]:
         handles, labels = axes[0][0].get_legend_handles_labels()
         figure.legend(handles, labels, loc="upper center", ncol=len(labels), bbox_to_anchor=(0.5, 0.0),
                       fontsize=8, title="median of the timed steps; bars: min–max", title_fontsize=8)
-        figure.suptitle(f"measured: {SUITE} suite, profile {profile}, {device}", fontsize=10)
+        figure.suptitle(f"measured: {SUITE} suite, profile {profile}, {device}, {backend} backend", fontsize=10)
         figure.tight_layout()
-        stem = f"{NAME}__{profile}-{device}"
+        stem = group_stem(NAME, profile, device, backend)
         files = save_figure(figure, ctx.figures_dir, stem)
-        artifacts.append(Artifact(name=stem, title=f"{TITLE} — {profile}/{device}", kind="figure",
+        artifacts.append(Artifact(name=stem, title=f"{TITLE} — {profile}/{device}, {backend} backend", kind="figure",
                                   caption=_caption(group, profile), files=files, sources=list(group)))
     return artifacts
 
@@ -89,11 +89,12 @@ def _draw_operator(axis: Any, records: RecordSet) -> None:
 
 
 def _caption(group: RecordSet, profile: str) -> str:
+    targets = present_targets(group)
     ratios = "; ".join(
-        f"{row.operator_name} L={row.layers}: " + ", ".join(describe_ratio(row, target) for target in TARGETS)
+        f"{row.operator_name} L={row.layers}: " + ", ".join(describe_ratio(row, target) for target in targets)
         for row in comparisons(group))
     return (f"{TITLE}. Measured {describe_setting(group)}; suite `{SUITE}`, profile `{profile}`, every cell in one "
-            f"run. Targets: {', '.join(f'{t.label} ≤ {t.bound:g}' for t in TARGETS)}. Measured ratios: {ratios}.")
+            f"run. Targets: {', '.join(f'{t.label} ≤ {t.bound:g}' for t in targets)}. Measured ratios: {ratios}.")
 
 
 def _connection_order(connection: str) -> tuple[int, str]:

@@ -29,10 +29,18 @@ def _accuracy_why(memory: Optional[SourcedRecord]) -> str:
     return "needs training: profile full"
 
 
+def _graph_cell(measured: Optional[SourcedRecord]) -> Cell:
+    if measured is None:
+        return Cell.why("–")
+    scale = measured.get("scale")
+    return Cell(f"{measured.get('dataset')}" + ("" if scale in (None, 1) else f" ×{scale:g}"))
+
+
 @register(NAME, "table", TITLE)
 def build(ctx: BuildContext) -> list[Artifact]:
     records = ctx.records.where(suites=("arxiv",), mode="full")
-    table = Table(["model", "L", "D", "memory GiB (paper)", "memory GiB (measured)", "Rev/Res (paper)",
+    table = Table(["model", "L", "D", "memory GiB (paper)", "memory GiB (measured)", "graph (measured)",
+                   "Rev/Res (paper)",
                    "Rev/Res (measured)", "params (paper)", "params (measured)", "test acc % (paper)",
                    "test acc % (measured)"])
     rows = ctx.paper.rows(SECTION)
@@ -55,11 +63,15 @@ def build(ctx: BuildContext) -> list[Artifact]:
                            scale=measured.get("scale"))
             measured_ratio = ratio_cell(measured, res)
         table.add(row["model"], str(row["layers"]), str(row["channels"]), paper_cell(paper_memory),
-                  memory_cell(measured, RUN), paper_ratio, measured_ratio,
+                  memory_cell(measured, RUN), _graph_cell(measured), paper_ratio, measured_ratio,
                   paper_cell(ctx.paper.value(SECTION, row, "params")), params_cell(measured, RUN),
                   paper_cell(ctx.paper.value(SECTION, row, "test_acc")),
                   score_cell(pick_scored(records, **config), _accuracy_why(measured)))
     table.footnotes.append(UNVERIFIED_NOTE)
+    table.footnotes.append(
+        "graph (measured): the graph each row was measured on. Rows on a part of the synthetic twin (×scale) have "
+        "GiB that do not compare with the paper's whole-graph figures; their Rev/Res ratio, taken against the Res "
+        "row on the same graph, does. Each suite file says why its profile uses that graph.")
     caption = (f"{TITLE}. Paper: full-batch on a V100, tag '{ctx.paper.section(SECTION)['tag']}'. "
                f"Measured: full-batch, peak of one training step; {measured_on(table.sources)}. "
                "Each measured number links to its record.")
