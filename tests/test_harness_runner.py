@@ -274,3 +274,30 @@ def test_real_cells_measure_memory_time_and_training(tmp_path, dataset_name):
     assert {record.status for record in tight_records} == {"oom"}
     assert all(set(record.runs) == {"memory"} for record in tight_records)  # no time or training after an OOM
     assert tight.returncode == 0
+
+
+@pytest.mark.parametrize("measurement, pinned", [("memory", 1), ("time", 0)])
+def test_only_memory_processes_pin_the_malloc_mmap_threshold(monkeypatch, tmp_path, measurement, pinned):
+    """Pinning keeps a reversible backward's freed edge-sized blocks from staying resident (the kernel killed such
+    cells); time runs keep glibc's default, which is what a user's training run gets."""
+    from harness import worker
+
+    calls = []
+    monkeypatch.setattr(worker, "pin_malloc_mmap_threshold", lambda: calls.append(1) or True)
+    cell = dict(operator="gcn", connection="rev", layers=2, channels=8, dataset="synthetic-arxiv", scale=0.002,
+                seed=0, device="cpu")
+    job = worker.Job(cell=cell, measurement=measurement, time_steps=1, warmup_steps=0, memory_budget_bytes=None,
+                     result_path=str(tmp_path / "result.json"), log_path=str(tmp_path / "log"))
+    result = worker.execute(job)
+    assert result["status"] == "ok", result
+    assert len(calls) == pinned
+
+
+def test_pinning_the_threshold_works_on_this_libc():
+    import platform
+
+    from harness.worker import pin_malloc_mmap_threshold
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    assert pin_malloc_mmap_threshold() is True
