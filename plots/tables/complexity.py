@@ -94,7 +94,12 @@ def build(ctx: BuildContext) -> list[Artifact]:
     table.footnotes.append("Cells read 'paper exponent → measured exponent (R² of the log-log fit)'. N is swept "
                            "through the synthetic twins' scale (nodes and edges grow together); in mini-batch mode "
                            "one part holds N/parts nodes, so the exponent in N is the paper's exponent in B. "
-                           "'act.' fits activation_bytes (held for backward); 'peak' fits peak_allocated_bytes.")
+                           "'act.' fits activation_bytes (held for backward); 'peak' fits peak_allocated_bytes. "
+                           "A log-log slope below the paper's exponent means a term that does not grow with the "
+                           "swept variable: a reversible stack's activation bytes include the adjacency its forward "
+                           "prepares and its first input, which do not depend on D, so its slope in D is < 1 even "
+                           "where the D-dependent part is exactly linear (successive differences of the D sweep's "
+                           "records are equal).")
     caption = (f"{TITLE}. Paper: tag '{ctx.paper.section('complexity_table')['tag']}'. "
                f"Measured from sweeps in the suites {', '.join(SUITES)}; see the sweep list below the table.")
     artifact = table_artifact(ctx, NAME, TITLE, caption, table)
