@@ -183,3 +183,20 @@ def test_two_graphs_in_one_profile_are_never_divided_by_each_other(tmp_path: Pat
     assert "*needs rev and rev-pyg measured ok*" in small and "1.10 met" in small
     assert "| GCN (synthetic-arxiv ×0.05) | 28 |" in table
     assert drawn(built, "fig6-overhead-time__cpu-cpu").files  # drawn, one line per graph
+
+
+def test_a_cell_whose_time_run_was_killed_keeps_its_measured_peak(tmp_path: Path) -> None:
+    results = tmp_path / "results" / "overhead" / "cpu"
+    killed = overhead_record("gen", 112, "res", 1.0, 15_000).model_copy(update={
+        "status": "oom", "error": "time: killed by SIGKILL (out of memory?)",
+        "metrics": Metrics(peak_allocated_bytes=15_000 * MIB),
+        "runs": {"memory": MeasurementRun(status="ok", seconds=1.0),
+                 "time": MeasurementRun(status="oom", seconds=1.0)}})
+    write_record(results, killed)
+    write_record(results, overhead_record("gen", 112, "rev", 10.0, 190))
+    built = build_report(tmp_path / "results", tmp_path / "report")
+    table = (built.out / "tables" / "table-overhead__cpu-cpu.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| GEN | 112 |"))
+    assert "[15,000 (time run: oom)](" in row  # the peak is known; only the step time is not
+    assert "[OOM (> " not in row.split("|")[7]
+    assert "*needs rev and res measured ok*" in row

@@ -28,7 +28,7 @@ from ..style import GIB
 from ..table import Cell, Table, measured_on, table_artifact
 
 NAME = "table-overhead"
-TITLE = "Reversible overhead: step time and peak memory of res, rev and rev-pyg, against the targets"
+TITLE = "Reversible overhead: step time and peak memory of res, rev and the libraries' wrappers, against the targets"
 SUITE = "overhead"
 RUN = "`tox -e overhead`"
 CONNECTIONS = ("res", "rev", "rev-pyg", "rev-dgl")
@@ -205,9 +205,13 @@ def _time_cell(item: Optional[SourcedRecord]) -> Cell:
 def _memory_cell(item: Optional[SourcedRecord], per_unit: float) -> Cell:
     if item is None:
         return not_run(RUN)
+    peak = item.metric(MEMORY)
+    if not item.ok and peak is not None and item.record.runs.get("memory", None) is not None \
+            and item.record.runs["memory"].status == "ok":
+        # the memory run finished and only the time run failed (e.g. killed by the kernel): keep the number
+        return Cell(f"{_number(peak / per_unit)} (time run: {item.status})", source=item)
     if not item.ok:
         return failed(item)
-    peak = item.metric(MEMORY)
     return Cell(_number(peak / per_unit), source=item) if peak is not None else Cell.why("no memory measurement")
 
 
