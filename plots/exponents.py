@@ -4,14 +4,15 @@ A sweep is a set of ok records that differ only in one swept variable: ``layers`
 twins scale the node count, and the edge count with it, linearly; in mini-batch mode a part holds N/parts nodes, so
 the exponent in N is also the exponent in B) or ``channels`` (D). Everything else — operator, connection, mode,
 dataset, the other two variables, suite and profile — must be equal. With several sweeps for one connection and
-mode, the longest (most points, then widest range) is reported.
+mode, the longest (most points, then widest range) is reported. Each sweep carries two fits: the plain log-log
+slope, and (from four points on) the exponent of the part that grows above a constant (:mod:`.fit`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .fit import PowerLawFit, fit_power_law
+from .fit import MIN_OFFSET_POINTS, OffsetPowerLawFit, PowerLawFit, fit_offset_power_law, fit_power_law
 from .records import RecordSet, SourcedRecord, profile_rank
 
 #: symbol → the cell field swept for it
@@ -28,6 +29,7 @@ class Sweep:
     metric: str
     fit: PowerLawFit
     records: tuple[SourcedRecord, ...]
+    offset_fit: Optional[OffsetPowerLawFit] = None  # None below MIN_OFFSET_POINTS points
 
     @property
     def operator(self) -> str:
@@ -53,8 +55,9 @@ def find_sweeps(records: RecordSet, symbol: str, metric: str) -> list[Sweep]:
         if len(by_x) < MIN_POINTS:
             continue
         xs = sorted(by_x)
-        fit = fit_power_law(xs, [by_x[x].metric(metric) for x in xs])
-        sweeps.append(Sweep(symbol, metric, fit, tuple(by_x[x] for x in xs)))
+        ys = [by_x[x].metric(metric) for x in xs]
+        offset_fit = fit_offset_power_law(xs, ys) if len(xs) >= MIN_OFFSET_POINTS else None
+        sweeps.append(Sweep(symbol, metric, fit_power_law(xs, ys), tuple(by_x[x] for x in xs), offset_fit))
     return sweeps
 
 

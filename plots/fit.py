@@ -3,6 +3,12 @@
 The paper states memory as O(LND) for a residual GNN and O(ND) for a reversible one; the measured counterpart is the
 slope of log(memory) against log(L) (or N, or D) over a sweep. A slope near 1 is linear growth, near 0 flat.
 R² says how well one power law describes the points; for a flat series (no variance to explain) it is undefined.
+
+A measured memory is rarely a pure power law: a reversible stack also holds the adjacency and its input, which do
+not depend on D, so its log-log slope in D sits below 1 even where the part that grows is exactly linear.
+:func:`fit_offset_power_law` fits ``y ≈ offset + scale · x ** exponent`` and gives the exponent of the growing part
+alone. It is a one-parameter search (for each exponent, offset and scale are a linear least-squares problem),
+written here because numpy has no such fit and scipy's ``curve_fit`` needs a starting point and can wander.
 """
 from __future__ import annotations
 
@@ -54,6 +60,74 @@ def fit_power_law(x: Sequence[float], y: Sequence[float]) -> PowerLawFit:
     r_squared = None if total <= 1e-12 * max(1.0, float(np.sum(log_y**2))) else 1.0 - float(np.sum(residual**2)) / total
     return PowerLawFit(exponent=float(exponent), prefactor=float(math.exp(intercept)), r_squared=r_squared,
                        points=int(xs.size), x_min=float(xs.min()), x_max=float(xs.max()))
+
+
+@dataclass(frozen=True)
+class OffsetPowerLawFit:
+    """``y ≈ offset + scale · x ** exponent`` (offset, scale >= 0): ``exponent`` is that of the part that grows."""
+
+    exponent: float
+    offset: float
+    scale: float
+    r_squared: Optional[float]  # None when the points are flat
+    points: int
+
+    def predict(self, x: float) -> float:
+        return self.offset + self.scale * x**self.exponent
+
+    def describe(self) -> str:
+        if self.r_squared is None:
+            return f"flat ({self.points} points)"
+        return (f"{self.exponent:.2f} above a constant {self.offset:.4g} (R² {self.r_squared:.4f}, "
+                f"{self.points} points)")
+
+
+#: exponents searched by :func:`fit_offset_power_law`: a coarse grid, then a fine one around its best point
+OFFSET_SEARCH = (0.01, 3.0, 300)
+OFFSET_REFINE = (0.01, 201)
+#: an offset fit has three parameters: it needs a fourth point to be tested at all
+MIN_OFFSET_POINTS = 4
+
+
+def fit_offset_power_law(x: Sequence[float], y: Sequence[float]) -> OffsetPowerLawFit:
+    """Least-squares fit of ``y = offset + scale · x ** exponent`` with offset, scale >= 0, in relative error.
+
+    Needs at least :data:`MIN_OFFSET_POINTS` distinct positive x and positive y (ValueError otherwise). A flat
+    series has exponent 0 and no R².
+    """
+    xs = np.asarray(x, dtype=float)
+    ys = np.asarray(y, dtype=float)
+    if xs.shape != ys.shape:
+        raise ValueError(f"x and y differ in length ({xs.size} and {ys.size})")
+    if np.any(xs <= 0) or np.any(ys <= 0):
+        raise ValueError("a power law needs positive x and y")
+    if np.unique(xs).size < MIN_OFFSET_POINTS:
+        raise ValueError(f"an offset power law needs at least {MIN_OFFSET_POINTS} distinct x values")
+    if float(np.ptp(ys)) <= 1e-12 * float(ys.max()):
+        return OffsetPowerLawFit(0.0, float(ys.mean()), 0.0, None, int(xs.size))
+    low, high, count = OFFSET_SEARCH
+    best = min((_offset_fit_at(xs, ys, k) for k in np.linspace(low, high, count)), key=lambda fit: fit[0])
+    width, count = OFFSET_REFINE
+    best = min((_offset_fit_at(xs, ys, k) for k in np.linspace(max(best[1] - width, 1e-3), best[1] + width, count)),
+               key=lambda fit: fit[0])
+    _, exponent, offset, scale = best
+    predicted = offset + scale * xs**exponent
+    total = float(np.sum((ys - ys.mean()) ** 2))
+    r_squared = 1.0 - float(np.sum((ys - predicted) ** 2)) / total
+    return OffsetPowerLawFit(float(exponent), float(offset), float(scale), r_squared, int(xs.size))
+
+
+def _offset_fit_at(xs: np.ndarray, ys: np.ndarray, exponent: float) -> tuple[float, float, float, float]:
+    """(relative squared error, exponent, offset, scale) of the best non-negative offset and scale at ``exponent``."""
+    grows = xs**exponent
+    design = np.stack([np.ones_like(xs), grows], axis=1) / ys[:, None]  # rows weighted by 1/y: relative error
+    (offset, scale), *_ = np.linalg.lstsq(design, np.ones_like(ys), rcond=None)
+    if offset < 0:  # the constant cannot be negative: memory that nothing holds
+        offset, scale = 0.0, float(np.sum(grows / ys) / np.sum((grows / ys) ** 2))
+    if scale < 0:
+        offset, scale = float(len(ys) / np.sum(1 / ys)), 0.0
+    error = float(np.sum((1 - (offset + scale * grows) / ys) ** 2))
+    return error, float(exponent), float(offset), float(scale)
 
 
 _BIG_O = re.compile(r"^O\((.*)\)$")

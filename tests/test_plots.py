@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from plots.fit import expected_exponents, fit_power_law
+from plots.fit import expected_exponents, fit_offset_power_law, fit_power_law
 from plots.reference import UNVERIFIED_MARK, PaperReference, parse_count
 from plots.report import build_report
 
@@ -90,6 +90,27 @@ def test_fit_rejects_what_is_not_a_power_law() -> None:
         fit_power_law([1, 2, 3], [1, 0, 2])
     with pytest.raises(ValueError, match="distinct"):
         fit_power_law([2, 2], [1, 2])
+
+
+@pytest.mark.parametrize("exponent", [0.5, 1.0, 1.7])
+def test_offset_fit_recovers_the_exponent_that_a_constant_hides(exponent: float) -> None:
+    x = np.array([16, 32, 64, 128, 256], dtype=float)
+    y = 4e6 + 2e4 * x**exponent  # a constant term (an adjacency, an input) beside the part that grows
+    assert fit_power_law(x, y).exponent < exponent - 0.1  # the plain log-log slope is pulled down
+    fit = fit_offset_power_law(x, y)
+    assert fit.exponent == pytest.approx(exponent, abs=0.01)
+    assert fit.offset == pytest.approx(4e6, rel=0.02)
+    assert fit.r_squared is not None and fit.r_squared > 0.9999
+
+
+def test_offset_fit_of_flat_pure_and_short_series() -> None:
+    x = [4, 8, 16, 32]
+    flat = fit_offset_power_law(x, [7.0] * 4)
+    assert flat.exponent == 0.0 and flat.r_squared is None
+    pure = fit_offset_power_law(x, [3.0 * v for v in x])  # no constant: the offset stays at zero, not below
+    assert pure.exponent == pytest.approx(1.0, abs=0.01) and pure.offset == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="at least 4"):
+        fit_offset_power_law([2, 4, 8], [1.0, 2.0, 3.0])
 
 
 def test_expected_exponents_from_the_papers_big_o() -> None:

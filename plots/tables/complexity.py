@@ -54,16 +54,23 @@ def _expected(memory: str, symbol: str) -> str:
 def _fit_cell(sweep: Optional[Sweep], expected: str) -> Cell:
     if sweep is None:
         return Cell.why(f"{expected} → no sweep: run {RUN}")
-    fit = sweep.fit
-    r2 = "flat" if fit.r_squared is None else f"{fit.r_squared:.3f}"
-    return Cell(f"{expected} → {fit.exponent:.2f} (R² {r2})", source=sweep.records[-1])
+    return Cell(f"{expected} → {_exponents(sweep)}", source=sweep.records[-1])
 
 
 def _peak_cell(sweep: Optional[Sweep]) -> Cell:
     if sweep is None:
         return Cell.why("no sweep")
+    return Cell(_exponents(sweep), source=sweep.records[-1])
+
+
+def _exponents(sweep: Sweep) -> str:
+    """'slope (R² …)', then the exponent of the part above a constant where the sweep has points enough for it."""
     r2 = "flat" if sweep.fit.r_squared is None else f"{sweep.fit.r_squared:.3f}"
-    return Cell(f"{sweep.fit.exponent:.2f} (R² {r2})", source=sweep.records[-1])
+    text = f"{sweep.fit.exponent:.2f} (R² {r2})"
+    offset = sweep.offset_fit
+    if offset is not None and offset.r_squared is not None:
+        text += f"; above const. {offset.exponent:.2f}"
+    return text
 
 
 @register(NAME, "table", TITLE)
@@ -97,9 +104,10 @@ def build(ctx: BuildContext) -> list[Artifact]:
                            "'act.' fits activation_bytes (held for backward); 'peak' fits peak_allocated_bytes. "
                            "A log-log slope below the paper's exponent means a term that does not grow with the "
                            "swept variable: a reversible stack's activation bytes include the adjacency its forward "
-                           "prepares and its first input, which do not depend on D, so its slope in D is < 1 even "
-                           "where the D-dependent part is exactly linear (successive differences of the D sweep's "
-                           "records are equal).")
+                           "prepares and its first input, which do not depend on D. 'above const.' is the exponent "
+                           "k of a least-squares fit of bytes = c + a·x^k (c, a ≥ 0; sweeps of 4 points or more): "
+                           "the growth of the part that does depend on x, which is what O(·) describes; the sweep "
+                           "list below gives c and the fit's R².")
     caption = (f"{TITLE}. Paper: tag '{ctx.paper.section('complexity_table')['tag']}'. "
                f"Measured from sweeps in the suites {', '.join(SUITES)}; see the sweep list below the table.")
     artifact = table_artifact(ctx, NAME, TITLE, caption, table)
@@ -112,8 +120,9 @@ def _detail(ctx: BuildContext, method: str, sweep: Sweep) -> str:
     """One line per fitted sweep: which records, which range, which fit (for traceability)."""
     first = sweep.records[0]
     links = ", ".join(f"[{item.get(SWEPT[sweep.symbol])}]({ctx.cite(item)})" for item in sweep.records)
+    offset = f"; above a constant: {sweep.offset_fit.describe()}" if sweep.offset_fit is not None else ""
     return (f"{method}, {sweep.metric} in {sweep.symbol} ({SWEPT[sweep.symbol]}), {sweep.operator}, "
-            f"{first.record.suite}/{first.record.profile}: exponent {sweep.fit.describe()}; points {links}")
+            f"{first.record.suite}/{first.record.profile}: exponent {sweep.fit.describe()}{offset}; points {links}")
 
 
 def exponent_summary(records: RecordSet) -> dict[tuple[str, str, str], Optional[float]]:
