@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import tomllib
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from pydantic import ValidationError
 
@@ -54,6 +55,50 @@ def expand(suite: Suite, device: str) -> list[Cell]:
     if not cells:
         raise SpecError(f"{suite.path}: exclude: every cell of profile {suite.profile!r} is excluded; nothing to run")
     return list(cells.values())
+
+
+def parse_selection(items: Sequence[str]) -> dict[str, list[Any]]:
+    """``["layers=112", "channels=80,224"]`` → {"layers": [112], "channels": [80, 224]} (values read as TOML).
+
+    A dotted key names an option (``model.aggr=max``); the same key twice widens the choice.
+    """
+    selection: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not values.strip():
+            raise SpecError(f"--only {item!r}: expected KEY=VALUE[,VALUE...], e.g. layers=112")
+        selection.setdefault(key, []).extend(_toml_value(key, value.strip()) for value in values.split(","))
+    return selection
+
+
+def select(cells: Sequence[Cell], selection: Mapping[str, Sequence[Any]]) -> list[Cell]:
+    """The cells whose configuration has one of the selected values for every selected key, in their order."""
+    if not cells or not selection:
+        return list(cells)
+    fields = cells[0].config
+    for key in selection:
+        table, _, option = key.partition(".")
+        if table not in fields or (option and not isinstance(fields[table], Mapping)):
+            raise SpecError(f"--only {key}: not a cell field; fields: {', '.join(sorted(fields))}")
+    chosen = [cell for cell in cells if all(_selected(cell.config, key, wanted) for key, wanted in selection.items())]
+    if not chosen:
+        wanted = " ".join(f"{key}={','.join(map(str, values))}" for key, values in selection.items())
+        raise SpecError(f"--only {wanted}: no cell of this profile matches")
+    return chosen
+
+
+def _selected(config: Mapping[str, Any], key: str, wanted: Sequence[Any]) -> bool:
+    table, _, option = key.partition(".")
+    actual = (config.get(table) or {}).get(option) if option else config.get(key)
+    return any(actual == value or (isinstance(value, str) and str(actual) == value) for value in wanted)
+
+
+def _toml_value(key: str, text: str) -> Any:
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word: a name (gcn, rev, synthetic-arxiv)
 
 
 def _with_axes(base: dict[str, Any], point: dict[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     run.add_argument("--memory-budget", metavar="SIZE", help="e.g. 32GiB: a cell whose peak exceeds it is 'oom'")
     run.add_argument("--rerun-failed", action="store_true", help="retry cells recorded as oom, error or timeout")
+    run.add_argument("--only", action="append", default=[], metavar="KEY=VALUE[,VALUE]",
+                     help="run only the cells with one of these values (repeatable: all must hold), "
+                          "e.g. --only layers=112 --only channels=80,224")
     run.add_argument("--no-progress", action="store_true", help="no progress bar (per-cell lines stay)")
 
     listing = commands.add_parser("list", help="print the cells of a suite without running them")
@@ -40,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--profile", default=DEFAULT_PROFILE)
     listing.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                          help="the device the cell ids are computed for")
+    listing.add_argument("--only", action="append", default=[], metavar="KEY=VALUE[,VALUE]",
+                         help="list only the cells with one of these values (as for run)")
 
     show = commands.add_parser("show", help="a table of the records in a results folder")
     show.add_argument("folder", type=Path)
@@ -74,32 +79,34 @@ def resolve_device(choice: str) -> str:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from .cells import expand
+    from .cells import expand, parse_selection, select
     from .runner import RunOptions, run_suite, start_process_server
 
     start_process_server()  # its imports overlap with the validation below
     suite = load_suite(args.suite, args.profile)
+    selection = parse_selection(args.only)
     try:
         budget = parse_size(args.memory_budget) if args.memory_budget else None
     except ValueError as exc:
         raise UsageError(f"--memory-budget: {exc}") from None
     device = resolve_device(args.device)
-    cells = expand(suite, device)
+    cells = select(expand(suite, device), selection)
     out = args.out or Path("results") / suite.name / suite.profile
     options = RunOptions(out=out, device=device, memory_budget_bytes=budget, rerun_failed=args.rerun_failed,
                          progress=not args.no_progress)
-    print(f"{suite.name}/{suite.profile}: {len(cells)} cells on {device} → {out}", flush=True)
+    chosen = f" (--only {' '.join(args.only)})" if args.only else ""
+    print(f"{suite.name}/{suite.profile}: {len(cells)} cells{chosen} on {device} → {out}", flush=True)
     summary = run_suite(suite, cells, options)
     print(summary.line())
     return 1 if summary.statuses.get("error") else 0
 
 
 def command_list(args: argparse.Namespace) -> int:
-    from .cells import expand
+    from .cells import expand, parse_selection, select
     from .show import format_table
 
     suite = load_suite(args.suite, args.profile)
-    cells = expand(suite, resolve_device(args.device))
+    cells = select(expand(suite, resolve_device(args.device)), parse_selection(args.only))
     axes = list(suite.axes)
     rows = [[cell.id, *(_axis_value(cell.config, axis) for axis in axes)] for cell in cells]
     print(format_table(["cell", *axes], rows))

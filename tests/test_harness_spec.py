@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import models
-from harness.cells import config_hash, expand
+from harness.cells import config_hash, expand, parse_selection, select
 from harness.datasets import DATASETS
 from harness.spec import SpecError, load_suite
 
@@ -157,6 +157,29 @@ exclude = [{ connection = "res", layers = 112 }]
     assert len(cells) == 2 * 3 - 1
     assert {c.config["channels"] for c in cells} == {64}
     assert len(expand(smoke, "cpu")) == 4
+
+
+def test_only_selects_cells_by_value_in_file_order(write_suite):
+    cells = expand(load_suite(write_suite(MINIMAL), "smoke"), "cpu")
+    chosen = select(cells, parse_selection(["layers=7"]))
+    assert [(c.config["connection"], c.config["layers"]) for c in chosen] == [("res", 7), ("rev", 7)]
+    chosen = select(cells, parse_selection(["layers=3,7", "connection=rev"]))  # every key must hold
+    assert [(c.config["connection"], c.config["layers"]) for c in chosen] == [("rev", 3), ("rev", 7)]
+    assert select(cells, {}) == cells
+    assert [c.id for c in select(cells, parse_selection(["layers=3"]))] == [cells[0].id, cells[2].id]  # same ids
+
+
+@pytest.mark.parametrize("only,expected", [
+    (["layers"], "expected KEY=VALUE"),
+    (["layer=3"], "--only layer: not a cell field; fields: backend, channels"),
+    (["connection=deq"], "--only connection=deq: no cell of this profile matches"),
+    (["groups.x=1"], "--only groups.x: not a cell field"),
+])
+def test_only_errors_are_one_line(write_suite, only, expected):
+    cells = expand(load_suite(write_suite(MINIMAL), "smoke"), "cpu")
+    with pytest.raises(SpecError, match=expected.replace(".", r"\.")) as caught:
+        select(cells, parse_selection(only))
+    assert "\n" not in str(caught.value)
 
 
 def test_duplicate_axis_values_give_one_cell(write_suite):
