@@ -29,6 +29,7 @@ def collect_environment(device: str) -> Environment:
         cpu_count=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
         cuda=torch.version.cuda,
         platform=platform.platform(),
+        torch_threads=torch.get_num_threads(),
     )
 
 

@@ -69,6 +69,9 @@ class Environment(BaseModel):
     cpu_count: int
     cuda: Optional[str]
     platform: str
+    # torch's intra-op threads (OMP_NUM_THREADS): time depends on it, and allocator peaks slightly (per-thread
+    # buffers); None in records written before it was kept
+    torch_threads: Optional[int] = None
 
 
 class MeasurementRun(BaseModel):

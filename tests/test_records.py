@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+import torch
 
 from harness.cells import config_hash
 from harness.environment import collect_environment
@@ -92,4 +93,5 @@ def test_environment_describes_this_machine():
     environment = collect_environment("cpu")
     assert environment.torch and environment.torch_geometric and environment.python
     assert environment.cpu_count >= 1 and environment.device
+    assert environment.torch_threads == torch.get_num_threads()
     assert (environment.git_commit is None) == (environment.git_dirty is None)
