@@ -44,14 +44,7 @@ def fit_power_law(x: Sequence[float], y: Sequence[float]) -> PowerLawFit:
 
     Needs at least two distinct positive x values and positive y values (ValueError otherwise).
     """
-    xs = np.asarray(x, dtype=float)
-    ys = np.asarray(y, dtype=float)
-    if xs.shape != ys.shape:
-        raise ValueError(f"x and y differ in length ({xs.size} and {ys.size})")
-    if np.any(xs <= 0) or np.any(ys <= 0):
-        raise ValueError("a power law needs positive x and y")
-    if np.unique(xs).size < 2:
-        raise ValueError("a power law needs at least two distinct x values")
+    xs, ys = _checked_points(x, y, 2, "a power law")
     log_x, log_y = np.log(xs), np.log(ys)
     exponent, intercept = np.polyfit(log_x, log_y, 1)
     residual = log_y - (exponent * log_x + intercept)
@@ -95,14 +88,7 @@ def fit_offset_power_law(x: Sequence[float], y: Sequence[float]) -> OffsetPowerL
     Needs at least :data:`MIN_OFFSET_POINTS` distinct positive x and positive y (ValueError otherwise). A flat
     series has exponent 0 and no R².
     """
-    xs = np.asarray(x, dtype=float)
-    ys = np.asarray(y, dtype=float)
-    if xs.shape != ys.shape:
-        raise ValueError(f"x and y differ in length ({xs.size} and {ys.size})")
-    if np.any(xs <= 0) or np.any(ys <= 0):
-        raise ValueError("a power law needs positive x and y")
-    if np.unique(xs).size < MIN_OFFSET_POINTS:
-        raise ValueError(f"an offset power law needs at least {MIN_OFFSET_POINTS} distinct x values")
+    xs, ys = _checked_points(x, y, MIN_OFFSET_POINTS, "an offset power law")
     if float(np.ptp(ys)) <= 1e-12 * float(ys.max()):
         return OffsetPowerLawFit(0.0, float(ys.mean()), 0.0, None, int(xs.size))
     low, high, count = OFFSET_SEARCH
@@ -115,6 +101,20 @@ def fit_offset_power_law(x: Sequence[float], y: Sequence[float]) -> OffsetPowerL
     total = float(np.sum((ys - ys.mean()) ** 2))
     r_squared = 1.0 - float(np.sum((ys - predicted) ** 2)) / total
     return OffsetPowerLawFit(float(exponent), float(offset), float(scale), r_squared, int(xs.size))
+
+
+def _checked_points(x: Sequence[float], y: Sequence[float], distinct: int, law: str) -> tuple[np.ndarray, np.ndarray]:
+    """x and y as float arrays of one length, all positive, with at least ``distinct`` x values (else ValueError)."""
+    xs = np.asarray(x, dtype=float)
+    ys = np.asarray(y, dtype=float)
+    if xs.shape != ys.shape:
+        raise ValueError(f"x and y differ in length ({xs.size} and {ys.size})")
+    if np.any(xs <= 0) or np.any(ys <= 0):
+        raise ValueError("a power law needs positive x and y")
+    if np.unique(xs).size < distinct:
+        words = {2: "two"}.get(distinct, str(distinct))
+        raise ValueError(f"{law} needs at least {words} distinct x values")
+    return xs, ys
 
 
 def _offset_fit_at(xs: np.ndarray, ys: np.ndarray, exponent: float) -> tuple[float, float, float, float]:
