@@ -68,7 +68,7 @@ def parse_selection(items: Sequence[str]) -> dict[str, list[Any]]:
         key = key.strip()
         if not sep or not key or not values.strip():
             raise SpecError(f"--only {item!r}: expected KEY=VALUE[,VALUE...], e.g. layers=112")
-        selection.setdefault(key, []).extend(_toml_value(key, value.strip()) for value in values.split(","))
+        selection.setdefault(key, []).extend(_toml_value(value.strip()) for value in values.split(","))
     return selection
 
 
@@ -94,7 +94,7 @@ def _selected(config: Mapping[str, Any], key: str, wanted: Sequence[Any]) -> boo
     return any(actual == value or (isinstance(value, str) and str(actual) == value) for value in wanted)
 
 
-def _toml_value(key: str, text: str) -> Any:
+def _toml_value(text: str) -> Any:
     try:
         return tomllib.loads(f"value = {text}")["value"]
     except tomllib.TOMLDecodeError:
