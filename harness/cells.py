@@ -81,17 +81,18 @@ def select(cells: Sequence[Cell], selection: Mapping[str, Sequence[Any]]) -> lis
         table, _, option = key.partition(".")
         if table not in fields or (option and not isinstance(fields[table], Mapping)):
             raise SpecError(f"--only {key}: not a cell field; fields: {', '.join(sorted(fields))}")
-    chosen = [cell for cell in cells if all(_selected(cell.config, key, wanted) for key, wanted in selection.items())]
+    rule: dict[str, Any] = {}  # the selection as an exclude-style rule, matched by the same code
+    for key, values in selection.items():
+        table, _, option = key.partition(".")
+        if option:
+            rule.setdefault(table, {})[option] = list(values)
+        else:
+            rule[key] = list(values)
+    chosen = [cell for cell in cells if _matches(rule, cell.config)]
     if not chosen:
         wanted = " ".join(f"{key}={','.join(map(str, values))}" for key, values in selection.items())
         raise SpecError(f"--only {wanted}: no cell of this profile matches")
     return chosen
-
-
-def _selected(config: Mapping[str, Any], key: str, wanted: Sequence[Any]) -> bool:
-    table, _, option = key.partition(".")
-    actual = (config.get(table) or {}).get(option) if option else config.get(key)
-    return any(actual == value or (isinstance(value, str) and str(actual) == value) for value in wanted)
 
 
 def _toml_value(text: str) -> Any:
