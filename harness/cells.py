@@ -1,6 +1,6 @@
 """From a resolved :class:`~harness.spec.Suite` to the list of cells it measures.
 
-A cell is one fully resolved configuration (every :class:`~harness.spec.CellConfig` field, defaults filled in, plus
+A cell is one fully resolved configuration (every :class:`~harness.config.CellConfig` field, defaults filled in, plus
 the device it runs on) and a stable identifier: the SHA-256 of its canonical JSON. The identifier names the record
 file, so resuming a run and comparing two runs both match cells by configuration, whatever the suite, profile or
 order they came from.
@@ -16,7 +16,9 @@ from typing import Any, Mapping, Sequence
 
 from pydantic import ValidationError
 
-from .spec import OPTION_TABLES, CellConfig, SpecError, Suite
+from .config import OPTION_TABLES, CellConfig, TrainOptions
+from .records import cell_value, with_cell_values
+from .spec import SpecError, Suite
 
 ID_LENGTH = 16
 
@@ -45,7 +47,7 @@ def expand(suite: Suite, device: str) -> list[Cell]:
     names = list(suite.axes)
     cells: dict[str, Cell] = {}
     for values in itertools.product(*(suite.axes[name] for name in names)):
-        raw = _with_axes(suite.base, dict(zip(names, values)))
+        raw = with_cell_values(suite.base, dict(zip(names, values)))
         config = {**_validate(suite, raw).model_dump(mode="json"), "device": device}
         if any(_matches(rule, config) for rule in suite.excludes):
             continue
@@ -102,17 +104,6 @@ def _toml_value(text: str) -> Any:
         return text  # a bare word: a name (gcn, rev, synthetic-arxiv)
 
 
-def _with_axes(base: dict[str, Any], point: dict[str, Any]) -> dict[str, Any]:
-    config = {key: dict(value) if key in OPTION_TABLES else value for key, value in base.items()}
-    for name, value in point.items():
-        table, _, option = name.partition(".")
-        if option:
-            config.setdefault(table, {})[option] = value
-        else:
-            config[name] = value
-    return config
-
-
 def _validate(suite: Suite, raw: dict[str, Any]) -> CellConfig:
     try:
         return CellConfig.model_validate(raw)
@@ -127,11 +118,21 @@ def _validate(suite: Suite, raw: dict[str, Any]) -> CellConfig:
 def _matches(rule: Mapping[str, Any], config: Mapping[str, Any]) -> bool:
     for key, wanted in rule.items():
         if key in OPTION_TABLES:
-            if not all(_value_matches(value, config[key].get(option)) for option, value in wanted.items()):
+            if not all(_value_matches(value, _option(config, f"{key}.{option}")) for option, value in wanted.items()):
                 return False
         elif not _value_matches(wanted, config[key]):
             return False
     return True
+
+
+def _option(config: Mapping[str, Any], key: str) -> Any:
+    """An option's value in a cell; a training option the cell leaves at its default (and so does not write) has
+    its default value."""
+    value = cell_value(config, key)
+    table, _, option = key.partition(".")
+    if value is None and table == "train" and option in TrainOptions.model_fields:
+        return TrainOptions.model_fields[option].default
+    return value
 
 
 def _value_matches(wanted: Any, actual: Any) -> bool:

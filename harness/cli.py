@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .records import RecordError, load_records
+from .records import RecordError, cell_value, load_records
 from .spec import SpecError, load_suite
 from .units import parse_size
 
@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     run.add_argument("--memory-budget", metavar="SIZE", help="e.g. 32GiB: a cell whose peak exceeds it is 'oom'")
     run.add_argument("--rerun-failed", action="store_true", help="retry cells recorded as oom, error or timeout")
+    run.add_argument("--keep-stale", action="store_true",
+                     help="keep records made by other code (another code fingerprint) instead of measuring again")
     run.add_argument("--only", action="append", default=[], metavar="KEY=VALUE[,VALUE]",
                      help="run only the cells with one of these values (repeatable: all must hold), "
                           "e.g. --only layers=112 --only channels=80,224")
@@ -93,7 +95,7 @@ def command_run(args: argparse.Namespace) -> int:
     cells = select(expand(suite, device), selection)
     out = args.out or Path("results") / suite.name / suite.profile
     options = RunOptions(out=out, device=device, memory_budget_bytes=budget, rerun_failed=args.rerun_failed,
-                         progress=not args.no_progress)
+                         keep_stale=args.keep_stale, progress=not args.no_progress)
     chosen = f" (--only {' '.join(args.only)})" if args.only else ""
     print(f"{suite.name}/{suite.profile}: {len(cells)} cells{chosen} on {device} → {out}", flush=True)
     summary = run_suite(suite, cells, options)
@@ -108,16 +110,11 @@ def command_list(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite, args.profile)
     cells = select(expand(suite, resolve_device(args.device)), parse_selection(args.only))
     axes = list(suite.axes)
-    rows = [[cell.id, *(_axis_value(cell.config, axis) for axis in axes)] for cell in cells]
+    rows = [[cell.id, *(cell_value(cell.config, axis) for axis in axes)] for cell in cells]
     print(format_table(["cell", *axes], rows))
     print(f"{len(cells)} cells, profile {suite.profile}, measurements {', '.join(suite.measurements)}, "
           f"timeout {suite.timeout_s:g} s per cell")
     return 0
-
-
-def _axis_value(config: dict, axis: str) -> object:
-    table, _, option = axis.partition(".")
-    return config[table].get(option) if option else config[axis]
 
 
 def command_show(args: argparse.Namespace) -> int:

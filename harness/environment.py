@@ -11,6 +11,13 @@ from .records import Environment
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
+#: Names the machine in records (the report says which machine each series comes from); the host name otherwise.
+MACHINE_VARIABLE = "GNN1000_MACHINE"
+
+
+def machine_name() -> str | None:
+    return os.environ.get(MACHINE_VARIABLE) or platform.node() or None
+
 
 def collect_environment(device: str) -> Environment:
     """The environment of a run on ``device`` ("cpu" or "cuda[:i]"); imports torch, nothing else."""
@@ -30,6 +37,7 @@ def collect_environment(device: str) -> Environment:
         cuda=torch.version.cuda,
         platform=platform.platform(),
         torch_threads=torch.get_num_threads(),
+        machine=machine_name(),
     )
 
 

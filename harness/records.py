@@ -11,7 +11,7 @@ import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Mapping, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -72,6 +72,9 @@ class Environment(BaseModel):
     # torch's intra-op threads (OMP_NUM_THREADS): time depends on it, and allocator peaks slightly (per-thread
     # buffers); None in records written before it was kept
     torch_threads: Optional[int] = None
+    # the machine's name (GNN1000_MACHINE, else the host name): the report says which machine each series is from;
+    # None in records written before it was kept
+    machine: Optional[str] = None
 
 
 class MeasurementRun(BaseModel):
@@ -101,6 +104,12 @@ class Record(BaseModel):
     environment: Environment
     started_at: datetime
     seconds: float
+    # a hash of the code the measurement ran (harness.fingerprint): a run re-measures a record of another one;
+    # None in records written before fingerprints were kept
+    code_fingerprint: Optional[str] = None
+    # the training step every measurement of the cell ran (optimizer, lr, clipping, input dropout, mode, ...), all
+    # options resolved: memory and time cells measure the step that train cells train with
+    training_step: Optional[dict[str, JSONScalar]] = None
 
     def metric(self, path: str) -> Any:
         """A metric by dotted path, e.g. ``peak_allocated_bytes`` or ``step_seconds.median``; None when absent."""
@@ -110,6 +119,28 @@ class Record(BaseModel):
                 return None
             value = value[part]
         return value
+
+
+def cell_value(cell: Mapping[str, Any], key: str) -> Any:
+    """A cell field by name (``layers``), or an option of one of its tables by dotted name (``model.aggr``);
+    None when absent. The one reader of dotted keys: suites' axes, ``--only``, ``list`` and the report use it."""
+    table, _, option = key.partition(".")
+    if option:
+        options = cell.get(table)
+        return options.get(option) if isinstance(options, Mapping) else None
+    return cell.get(key)
+
+
+def with_cell_values(cell: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``cell`` with each (possibly dotted) key of ``values`` set; option tables are copied, not shared."""
+    updated = {key: dict(value) if isinstance(value, Mapping) else value for key, value in cell.items()}
+    for key, value in values.items():
+        table, _, option = key.partition(".")
+        if option:
+            updated.setdefault(table, {})[option] = value
+        else:
+            updated[key] = value
+    return updated
 
 
 def record_path(folder: Path, cell_id: str) -> Path:

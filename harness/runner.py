@@ -5,14 +5,15 @@ runs in a process of its own — allocator peaks start clean, a crash or an OOM 
 paying the ~8 s import of torch_geometric per cell. A cell's measurements share one deadline (``timeout_s``);
 after the first that does not end ``ok`` the others are skipped and the record carries that status.
 
-Resuming is reading the output folder: a cell whose record is ``ok`` is skipped, a failed one is retried only with
-``rerun_failed``. Records are written atomically as each cell finishes, so a killed run loses no finished cell.
+Resuming is reading the output folder: a cell whose record is ``ok`` and carries this code's fingerprint
+(:mod:`harness.fingerprint`) is skipped; a record of other code is stale and measured again unless ``keep_stale``; a
+failed one is retried only with ``rerun_failed``. Records are written atomically as each cell finishes, so a killed
+run loses no finished cell.
 """
 from __future__ import annotations
 
 import json
 import multiprocessing
-import signal
 import sys
 import tempfile
 import time
@@ -27,6 +28,8 @@ from tqdm import tqdm
 
 from .cells import Cell
 from .environment import collect_environment
+from .failures import died, outcome
+from .fingerprint import code_fingerprint
 from .records import Environment, MeasurementRun, Metrics, Record, RecordError, read_record, record_path, write_record
 from .spec import Suite
 from .units import format_bytes, format_seconds
@@ -42,6 +45,7 @@ class RunOptions:
     device: str = "cpu"
     memory_budget_bytes: int | None = None
     rerun_failed: bool = False
+    keep_stale: bool = False  # keep records of other code (another fingerprint) instead of measuring them again
     progress: bool = True
 
 
@@ -49,17 +53,30 @@ class RunOptions:
 class RunSummary:
     total: int
     skipped: int
+    stale: int = 0  # records of other code: measured again, or kept with keep_stale
+    keep_stale: bool = False
     statuses: Counter = field(default_factory=Counter)
 
     def line(self) -> str:
         ran = sum(self.statuses.values())
         counts = ", ".join(f"{count} {status}" for status, count in sorted(self.statuses.items())) or "nothing"
-        return f"{self.total} cells: ran {ran} ({counts}), {self.skipped} already recorded"
+        stale = ""
+        if self.stale:
+            stale = (f", {self.stale} stale kept (--keep-stale)" if self.keep_stale
+                     else f" ({self.stale} stale: recorded by other code, measured again)")
+        return f"{self.total} cells: ran {ran} ({counts}){stale}, {self.skipped} already recorded"
 
 
-def pending_cells(cells: list[Cell], suite: Suite, options: RunOptions) -> list[Cell]:
-    """The cells that still need a run: no valid record, a record missing a measurement, or (on request) a failure."""
-    pending = []
+@dataclass(frozen=True)
+class Pending:
+    cells: list[Cell]
+    stale: int  # how many records were of another fingerprint (among the pending cells, or kept)
+
+
+def pending_cells(cells: list[Cell], suite: Suite, options: RunOptions, fingerprint: str | None = None) -> Pending:
+    """The cells that still need a run: no valid record, a record missing a measurement, a record of other code
+    (unless ``keep_stale``), or (on request) a failure."""
+    pending, stale = [], 0
     for cell in cells:
         path = record_path(options.out, cell.id)
         try:
@@ -68,9 +85,12 @@ def pending_cells(cells: list[Cell], suite: Suite, options: RunOptions) -> list[
             tqdm.write(f"warning: {exc}; measuring the cell again", file=sys.stderr)
             record = None
         complete = record is not None and set(suite.measurements) <= set(record.runs)
-        if not complete or (record.status != "ok" and options.rerun_failed):
+        is_stale = complete and fingerprint is not None and record.code_fingerprint != fingerprint
+        stale += is_stale
+        if (not complete or (is_stale and not options.keep_stale)
+                or (record.status != "ok" and options.rerun_failed)):
             pending.append(cell)
-    return pending
+    return Pending(pending, stale)
 
 
 def run_suite(suite: Suite, cells: list[Cell], options: RunOptions) -> RunSummary:
@@ -78,8 +98,11 @@ def run_suite(suite: Suite, cells: list[Cell], options: RunOptions) -> RunSummar
     options.out.mkdir(parents=True, exist_ok=True)
     for stale in options.out.glob(".*.tmp"):  # half-written records of a killed run
         stale.unlink(missing_ok=True)
-    todo = pending_cells(cells, suite, options)
-    summary = RunSummary(total=len(cells), skipped=len(cells) - len(todo))
+    fingerprint = code_fingerprint(suite.path)
+    pending = pending_cells(cells, suite, options, fingerprint)
+    todo = pending.cells
+    summary = RunSummary(total=len(cells), skipped=len(cells) - len(todo), stale=pending.stale,
+                         keep_stale=options.keep_stale)
     if not todo:
         return summary
     environment = collect_environment(options.device)
@@ -87,7 +110,7 @@ def run_suite(suite: Suite, cells: list[Cell], options: RunOptions) -> RunSummar
                                          desc=f"{suite.name}/{suite.profile}", disable=not options.progress,
                                          dynamic_ncols=True) as bar:
         for cell in todo:
-            record = run_cell(cell, suite, options, environment, processes)
+            record = run_cell(cell, suite, options, environment, processes, fingerprint)
             write_record(options.out, record)
             summary.statuses[record.status] += 1
             tqdm.write(cell_line(record, cell.label), file=sys.stdout)
@@ -96,7 +119,7 @@ def run_suite(suite: Suite, cells: list[Cell], options: RunOptions) -> RunSummar
 
 
 def run_cell(cell: Cell, suite: Suite, options: RunOptions, environment: Environment,
-             processes: "_Processes") -> Record:
+             processes: "_Processes", fingerprint: str | None = None) -> Record:
     """All measurements of one cell, each in its own process, under one deadline."""
     started_at = datetime.now(timezone.utc)
     start = time.monotonic()
@@ -106,9 +129,9 @@ def run_cell(cell: Cell, suite: Suite, options: RunOptions, environment: Environ
     status, error = "ok", None
     logs = options.out / "logs"
     for measurement in suite.measurements:
-        job = Job(cell=cell.config, measurement=measurement, time_steps=suite.time_steps,
-                  warmup_steps=suite.warmup_steps, memory_budget_bytes=options.memory_budget_bytes,
-                  result_path="", log_path=str(logs / f"{cell.id}.{measurement}.log"))
+        job = Job(cell=cell.config, measurement=measurement, settings=suite.settings.model_dump(),
+                  memory_budget_bytes=options.memory_budget_bytes, result_path="",
+                  log_path=str(logs / f"{cell.id}.{measurement}.log"))
         run_start = time.monotonic()
         outcome = processes.run(job, timeout=deadline - run_start, total_timeout=suite.timeout_s)
         runs[measurement] = MeasurementRun(status=outcome["status"], seconds=time.monotonic() - run_start,
@@ -127,7 +150,8 @@ def run_cell(cell: Cell, suite: Suite, options: RunOptions, environment: Environ
         suite=suite.name, profile=suite.profile, cell_id=cell.id, cell=cell.config,
         measurements=list(suite.measurements), status=status, error=error, metrics=checked, runs=runs,
         memory_budget_bytes=options.memory_budget_bytes, environment=environment, started_at=started_at,
-        seconds=time.monotonic() - start,
+        seconds=time.monotonic() - start, code_fingerprint=fingerprint,
+        training_step=cell.settings.train_config().step_description(),
     )
 
 
@@ -174,7 +198,7 @@ class _Processes:
     def run(self, job: Job, timeout: float, total_timeout: float) -> dict[str, Any]:
         """Run ``job`` in a new process; ``{"status", "metrics", "error", "exit_code"}`` whatever happens to it."""
         if timeout <= 0:
-            return _outcome("timeout", f"no time left of the cell's {total_timeout:g} s")
+            return outcome("timeout", f"no time left of the cell's {total_timeout:g} s")
         self.count += 1
         result_path = Path(self.scratch.name) / f"{self.count}.json"
         job = Job(**{**job.__dict__, "result_path": str(result_path)})
@@ -187,31 +211,10 @@ class _Processes:
             if process.is_alive():
                 process.kill()
                 process.join()
-                return _outcome("timeout", f"still running after {total_timeout:g} s", process.exitcode)
+                return outcome("timeout", f"still running after {total_timeout:g} s", process.exitcode)
         finally:
             keep_alive.close()
         if result_path.exists():
             result = json.loads(result_path.read_text())
             return {**result, "exit_code": process.exitcode}
-        return _died(process.exitcode, Path(job.log_path))
-
-
-def _outcome(status: str, error: str | None, exit_code: int | None = None) -> dict[str, Any]:
-    return {"status": status, "metrics": {}, "error": error, "exit_code": exit_code}
-
-
-def _died(exit_code: int | None, log: Path) -> dict[str, Any]:
-    """A process that left no result: SIGKILL from outside is the kernel's OOM killer; anything else an error."""
-    if exit_code is not None and exit_code < 0:
-        name = signal.Signals(-exit_code).name
-        status = "oom" if -exit_code == signal.SIGKILL else "error"
-        return _outcome(status, f"killed by {name}" + (" (out of memory?)" if status == "oom" else ""), exit_code)
-    return _outcome("error", f"exited with code {exit_code}: {_last_line(log)}", exit_code)
-
-
-def _last_line(log: Path) -> str:
-    try:
-        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return "(no log)"
-    return lines[-1][:300] if lines else "(empty log)"
+        return died(process.exitcode, Path(job.log_path))

@@ -2,37 +2,32 @@
 
 A suite is one TOML file with five parts::
 
-    [suite]          name, description, measurements, timeout_s, time_steps, warmup_steps
+    [suite]          name, description, measurements, timeout_s and the :class:`MeasurementSettings`
+                     (time_steps, warmup_steps, gradient_cosine_max_layers)
     [base]           one cell's configuration (every :class:`CellConfig` field; ``[base.model]`` holds extra
-                     ``build_model`` options, ``[base.train]`` extra ``TrainConfig`` options)
+                     ``build_model`` options, ``[base.train]`` the :class:`TrainOptions` of its training step)
     [grid]           axes: a list per field (``[grid.model]`` for operator options); cells are their product
     [[exclude]]      rules: a cell matching every key of a rule (a value, or a list of values) is dropped
     [profiles.NAME]  overrides: ``suite``, ``base``, ``grid`` tables merged over the file's, ``exclude`` appended
 
-Validation is pydantic's, with models derived from :class:`CellConfig` so that a field added there is accepted by
-``base``, ``grid``, ``exclude`` and every profile at once. Operator, connection, dataset and measurement names are
-checked against the registries that own them (imported only when a suite is validated). Every problem becomes one
+Validation is pydantic's, with models derived from :class:`CellConfig` (defined in :mod:`harness.config`, which the
+measurements read too) so that a field added there is accepted by ``base``, ``grid``, ``exclude`` and every profile
+at once. Operator, connection, dataset and measurement names are checked against the registries that own them
+(imported only when a suite is validated, so that loading this module imports neither torch nor the measurements). Every problem becomes one
 :class:`SpecError` line — ``FILE: FIELD: what is wrong; allowed: …`` — never a traceback.
 """
 from __future__ import annotations
 
-import functools
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, Optional, Union
+from typing import Annotated, Any, Callable, Optional, Union
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
-    ValidationError,
-    create_model,
-)
+from pydantic import AfterValidator, BaseModel, Field, PositiveFloat, ValidationError, create_model
+
+from .config import OPTION_TABLES, CellConfig, Frozen, MeasurementSettings, TrainOptions
+
+__all__ = ["CellConfig", "Suite", "SpecError", "load_suite"]
 
 REQUIRED_PROFILES = ("smoke", "full")
 
@@ -41,120 +36,39 @@ class SpecError(ValueError):
     """A suite file is invalid; the message is one line naming the file, the field and the allowed values."""
 
 
-# --- names owned by other packages -----------------------------------------------------------------------------------
-
-
-def _operator_names() -> list[str]:
-    import models
-
-    return models.OPERATORS.names()
-
-
-def _connection_names() -> list[str]:
-    import models
-
-    return models.CONNECTIONS.names()
-
-
-def _dataset_names() -> list[str]:
-    from harness.datasets import DATASETS
-
-    return DATASETS.names()
-
-
 def _measurement_names() -> list[str]:
     from harness.measurements import MEASUREMENTS
 
     return MEASUREMENTS.names()
 
 
-#: kind → function listing the registered names; tests and plugins read the same registries as build_model does.
-NAME_SOURCES: dict[str, Callable[[], list[str]]] = {
-    "operator": _operator_names,
-    "connection": _connection_names,
-    "dataset": _dataset_names,
-    "measurement": _measurement_names,
-}
+def _registered_measurement(name: str) -> str:
+    allowed = _measurement_names()
+    if name not in allowed:
+        raise ValueError(f"unknown measurement {name!r}; allowed: {', '.join(allowed)}")
+    return name
 
 
-@functools.cache
-def registered_names(kind: str) -> tuple[str, ...]:
-    """The names a registry accepts, imported on first use so that loading this module stays cheap."""
-    try:
-        return tuple(NAME_SOURCES[kind]())
-    except ImportError as exc:  # a broken install must still give one line, not a traceback
-        raise ValueError(f"cannot check {kind} names: {exc}") from None
+MeasurementName = Annotated[str, AfterValidator(_registered_measurement)]
 
 
-def _registered(kind: str) -> AfterValidator:
-    def check(name: str) -> str:
-        allowed = registered_names(kind)
-        if name not in allowed:
-            raise ValueError(f"unknown {kind} {name!r}; allowed: {', '.join(allowed)}")
-        return name
+def _derived(name: str, wrap: Callable[[Any], Any], options: Any, model: type[BaseModel] = CellConfig
+             ) -> type[BaseModel]:
+    """A model with every field of ``model`` optional, its type transformed by ``wrap`` (e.g. into a list).
 
-    return AfterValidator(check)
-
-
-OperatorName = Annotated[str, _registered("operator")]
-ConnectionName = Annotated[str, _registered("connection")]
-DatasetName = Annotated[str, _registered("dataset")]
-MeasurementName = Annotated[str, _registered("measurement")]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
-
-
-# --- one cell ----------------------------------------------------------------------------------------------------------
-
-
-class CellConfig(_Strict):
-    """Everything that defines one measured configuration: the model, the data, the training mode.
-
-    The fields before ``model`` are ``build_model`` arguments (``in_channels``/``out_channels``/``edge_dim`` come
-    from the dataset); ``model`` holds further operator or connection options, passed through untouched, so a new
-    operator needs no change here. ``train`` likewise holds extra :class:`harness.training.TrainConfig` fields.
+    The ``model`` table (operator options, free-form) becomes ``options``; the ``train`` table is derived from
+    :class:`TrainOptions` in the same way, so a misspelled training option fails when the suite is loaded.
     """
-
-    operator: OperatorName
-    connection: ConnectionName
-    layers: PositiveInt
-    channels: PositiveInt
-    groups: PositiveInt = 2
-    heads: PositiveInt = 1
-    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    norm: str = "layer"
-    backend: Literal["pyg", "dgl"] = "pyg"
-    memory_efficient: bool = True
-    model: dict[str, Any] = Field(default_factory=dict)
-
-    dataset: DatasetName
-    scale: PositiveFloat = 1.0
-    mode: Literal["full", "mini"] = "full"
-    num_parts: PositiveInt = 10
-    seed: NonNegativeInt = 0
-
-    epochs: PositiveInt = 1
-    lr: PositiveFloat = 1e-3
-    train: dict[str, Any] = Field(default_factory=dict)
-
-
-#: CellConfig fields that are sub-tables of free-form options (their grid axes are ``grid.<table>.<key>``).
-OPTION_TABLES = ("model", "train")
-
-#: ``build_model`` keyword arguments taken from a cell (the rest of its kwargs come from the dataset and ``model``).
-MODEL_FIELDS = ("operator", "connection", "layers", "channels", "groups", "heads", "dropout", "norm", "backend",
-                "memory_efficient")
-
-
-def _derived(name: str, wrap: Callable[[Any], Any], options: Any) -> type[BaseModel]:
-    """A model with every CellConfig field optional, its type transformed by ``wrap`` (e.g. into a list)."""
     fields: dict[str, Any] = {}
-    for key, info in CellConfig.model_fields.items():
-        annotation = options if key in OPTION_TABLES else wrap(_annotated(info))
+    for key, info in model.model_fields.items():
+        if key == "model":
+            annotation = options
+        elif key == "train":
+            annotation = _derived(f"{name}Train", wrap, options, TrainOptions)
+        else:
+            annotation = wrap(_annotated(info))
         fields[key] = (Optional[annotation], None)
-    return create_model(name, __base__=_Strict, **fields)
+    return create_model(name, __base__=Frozen, **fields)
 
 
 def _annotated(info: Any) -> Any:
@@ -174,24 +88,22 @@ ExcludeRule = _derived("ExcludeRule", lambda t: Union[t, NonEmptyList(t)], dict[
 # --- the file ----------------------------------------------------------------------------------------------------------
 
 
-class SuiteSettings(_Strict):
-    """What every cell of the suite measures and how long it may take."""
+class SuiteSettings(MeasurementSettings):
+    """What every cell of the suite measures, how, and how long it may take."""
 
     name: Optional[str] = None
     description: str = ""
     measurements: Annotated[list[MeasurementName], Field(min_length=1)] = ["memory"]
     timeout_s: PositiveFloat = 600.0
-    time_steps: PositiveInt = 5
-    warmup_steps: NonNegativeInt = 1
 
 
 SuiteOverrides = create_model(
-    "SuiteOverrides", __base__=_Strict,
+    "SuiteOverrides", __base__=Frozen,
     **{key: (Optional[_annotated(info)], None) for key, info in SuiteSettings.model_fields.items()},
 )
 
 
-class Profile(_Strict):
+class Profile(Frozen):
     description: str = ""
     suite: SuiteOverrides = SuiteOverrides()
     base: PartialCell = PartialCell()
@@ -199,7 +111,7 @@ class Profile(_Strict):
     exclude: list[ExcludeRule] = []
 
 
-class SuiteFile(_Strict):
+class SuiteFile(Frozen):
     suite: SuiteSettings = SuiteSettings()
     base: PartialCell = PartialCell()
     grid: GridAxes = GridAxes()
@@ -217,11 +129,18 @@ class Suite:
     description: str
     measurements: tuple[str, ...]
     timeout_s: float
-    time_steps: int
-    warmup_steps: int
+    settings: MeasurementSettings
     base: dict[str, Any]
     axes: dict[str, list[Any]]  # "layers" → [...], "model.aggr" → [...]
     excludes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def time_steps(self) -> int:
+        return self.settings.time_steps
+
+    @property
+    def warmup_steps(self) -> int:
+        return self.settings.warmup_steps
 
 
 # --- loading -----------------------------------------------------------------------------------------------------------
@@ -260,8 +179,7 @@ def load_suite(path: str | Path, profile: str) -> Suite:
         description=chosen.description or settings.description,
         measurements=tuple(dict.fromkeys(settings.measurements)),
         timeout_s=settings.timeout_s,
-        time_steps=settings.time_steps,
-        warmup_steps=settings.warmup_steps,
+        settings=MeasurementSettings(**{key: getattr(settings, key) for key in MeasurementSettings.model_fields}),
         base=base,
         axes=axes,
         excludes=excludes,
@@ -279,8 +197,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _set_fields(model: BaseModel, raw: dict[str, Any] | None) -> dict[str, Any]:
-    """The fields the file sets, validated, in the file's order (the order of grid axes is the order of cells)."""
-    return {key: getattr(model, key) for key in (raw or {}) if getattr(model, key, None) is not None}
+    """The fields the file sets, validated, in the file's order (the order of grid axes is the order of cells); a
+    typed sub-table (``train``) becomes the dict of the options it sets."""
+    fields = {}
+    for key in raw or {}:
+        value = getattr(model, key, None)
+        if isinstance(value, BaseModel):
+            value = _set_fields(value, raw[key])
+        if value is not None:
+            fields[key] = value
+    return fields
 
 
 def _merge_options(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -18,8 +18,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from .config import CellConfig, MeasurementSettings
+from .failures import is_out_of_memory, one_line
 from .measurements import MEASUREMENTS, CellContext
-from .spec import CellConfig
 from .units import format_bytes
 
 #: On the CPU the process's address space is capped at its size at start + this many bytes per byte of budget +
@@ -35,8 +36,7 @@ class Job:
 
     cell: dict[str, Any]  # the cell's configuration (CellConfig fields + "device")
     measurement: str
-    time_steps: int
-    warmup_steps: int
+    settings: dict[str, Any]  # the suite's MeasurementSettings
     memory_budget_bytes: int | None
     result_path: str
     log_path: str
@@ -67,8 +67,8 @@ def execute(job: Job) -> dict[str, Any]:
         if device.type == "cpu" and job.measurement == "memory":
             pin_malloc_mmap_threshold()
         measurement = MEASUREMENTS.get(job.measurement)
-        context = CellContext(config=config, device=device, time_steps=job.time_steps,
-                              warmup_steps=job.warmup_steps, memory_budget_bytes=job.memory_budget_bytes)
+        context = CellContext(config=config, device=device, settings=MeasurementSettings(**job.settings),
+                              memory_budget_bytes=job.memory_budget_bytes)
         metrics = measurement(context)
     except BaseException as exc:  # noqa: BLE001 - every failure must become a record, including SystemExit
         traceback.print_exc()
@@ -130,25 +130,6 @@ def pin_malloc_mmap_threshold() -> bool:
         return bool(libc and libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
     except (OSError, AttributeError):
         return False
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """CUDA OOM, MemoryError, or the CPU allocator failing under the address-space cap."""
-    if isinstance(exc, MemoryError):
-        return True
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(exc, getattr(torch, "OutOfMemoryError", ())):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and any(
-        sign in text for sign in ("out of memory", "can't allocate memory", "cannot allocate memory", "bad_alloc"))
-
-
-def one_line(exc: BaseException, limit: int = 300) -> str:
-    """``Type: message`` on one line (the last line a traceback prints), shortened to ``limit`` characters."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    text = f"{type(exc).__name__}: {lines[-1]}" if lines else type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _address_space_bytes() -> int:

@@ -17,15 +17,16 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from .connections import ReversibleConnection
 from .network import DeepGNN
 
 
-def _reversible_layers(model: DeepGNN) -> list:
-    layers = getattr(model.blocks, "reversible_layers", None)
-    if layers is None:
+def reversible_stack(model: DeepGNN) -> ReversibleConnection:
+    """The model's stack, which must declare :class:`~models.connections.ReversibleConnection`."""
+    if not isinstance(model.blocks, ReversibleConnection):
         raise ValueError(f"fidelity needs a reversible connection (rev, wt-rev); this model's stack is "
                          f"{type(model.blocks).__name__}")
-    return layers()
+    return model.blocks
 
 
 @torch.no_grad()
@@ -33,12 +34,9 @@ def reconstruction_error(model: DeepGNN, x: Tensor, edge_index: Tensor, edge_att
                          dtype: torch.dtype = torch.float32) -> float:
     """Relative error of the stack's input rebuilt from its output, with model and data cast to ``dtype``."""
     model = copy.deepcopy(model).to(dtype).eval()
-    x = x.to(dtype)
-    graph = model.operator.prepare_graph(edge_index, x.size(0))
-    edges = model.edge_encoder(edge_attr.to(dtype)) if model.edge_encoder is not None else None
-    h0 = model.encoder(x, graph)
+    h0, graph, edges = model.embed(x.to(dtype), edge_index, None if edge_attr is None else edge_attr.to(dtype))
     h = h0
-    layers = _reversible_layers(model)
+    layers = reversible_stack(model).reversible_layers()
     for layer in layers:
         h = layer(h, graph, edges)
     for layer in reversed(layers):
@@ -56,16 +54,9 @@ def gradient_cosine(model: DeepGNN, x: Tensor, edge_index: Tensor, edge_attr: Op
         net(features, edge_index, edges).square().mean().backward()
         return torch.cat([p.grad.double().flatten() for p in net.parameters() if p.grad is not None])
 
+    reversible_stack(model)
     reference = copy.deepcopy(model).double()
-    for layer in _reversible_layers(reference):
-        layer.forward = _plain(layer)
+    reversible_stack(reference).memory_efficient = False  # every activation kept: ordinary autograd
     got = flat_gradient(model, next(model.parameters()).dtype)
     want = flat_gradient(reference, torch.float64)
     return float(torch.nn.functional.cosine_similarity(got, want, dim=0).item())
-
-
-def _plain(layer):
-    """The layer's forward through ordinary autograd (the float64 reference keeps every activation)."""
-    def forward(x, graph, edge_attr=None, dropout_mask=None, **_: object) -> Tensor:
-        return layer.coupling(x, graph, edge_attr, dropout_mask)
-    return forward

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .connections import BlockFactory, build_connection
+from .connections import BlockFactory, ReportsMetrics, build_connection
 from .dropout import shared_dropout_mask
 from .operators import get_operator
 from .operators.base import Operator
@@ -97,20 +97,25 @@ class DeepGNN(nn.Module):
         self.head: nn.Module = (ConvLayer(operator.make_conv(channels, out_channels, heads=1, bias=True))
                                 if head == "conv" else LinearEncoder(channels, out_channels))
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None) -> Tensor:
+    def embed(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None
+              ) -> tuple[Tensor, Any, Optional[Tensor]]:
+        """``(H^0, A, U)``: the encoded input, the operator's prepared graph and the encoded edge features, i.e.
+        what the stack receives (the fidelity measurement inverts the stack from here)."""
         graph = self.operator.prepare_graph(edge_index, x.size(0))
         if (edge_attr is None) != (self.edge_encoder is None):
             raise ValueError("edge_attr must be given exactly when the model was built with edge_dim")
         edges = self.edge_encoder(edge_attr) if self.edge_encoder is not None else None
-        h = self.encoder(x, graph)
+        return self.encoder(x, graph), graph, edges
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None) -> Tensor:
+        h, graph, edges = self.embed(x, edge_index, edge_attr)
         h = self.blocks(h, graph, edges, shared_dropout_mask(h, self.dropout, self.training))
         h = F.dropout(self.out_norm(h).relu(), p=self.dropout, training=self.training)
         return self.head(h, graph)
 
     def extra_metrics(self) -> dict[str, float]:
         """Per-forward statistics of the connection (DEQ: solver iterations and residual); empty otherwise."""
-        stats = getattr(self.blocks, "extra_metrics", None)
-        return stats() if callable(stats) else {}
+        return self.blocks.extra_metrics() if isinstance(self.blocks, ReportsMetrics) else {}
 
 
 def build_model(operator: str, connection: str, layers: int, channels: int, in_channels: int, out_channels: int,

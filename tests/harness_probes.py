@@ -1,6 +1,6 @@
 """A test-only measurement, ``probe``, that misbehaves on request: the runner must record each failure correctly.
 
-Registered when the harness imports the modules named in ``GNN1000_MEASUREMENT_PLUGINS`` (tests set it to
+Registered when the harness imports the modules named in ``GNN1000_PLUGINS`` (tests set it to
 ``harness_probes``). The cell's ``model.probe`` option says what to do; nothing here is faked: allocations go
 through torch's allocator and the real meter, the hang really hangs, the exit really exits.
 """

@@ -1,6 +1,6 @@
 """A planted memory regression, for the CI gate's test: ``rev`` that keeps four extra activations for backward.
 
-Imported inside the harness's cell processes through ``GNN1000_MEASUREMENT_PLUGINS=planted_regression`` (and only
+Imported inside the harness's cell processes through ``GNN1000_PLUGINS=planted_regression`` (and only
 there: the test's own process and every other run keep the real ``rev``). It swaps the registry entry, so the cells
 keep their configuration — and their ids — and the gate compares them with the committed baseline records exactly
 as it would compare a real regression introduced in models/connections/rev.py.
@@ -32,4 +32,4 @@ class LeakyReversibleStack(ReversibleStack):
         return out + (leak - leak.detach())
 
 
-CONNECTIONS._entries["rev"] = LeakyReversibleStack  # the test-only override; see the module docstring
+CONNECTIONS.override("rev", LeakyReversibleStack)  # for this process, on purpose; see the module docstring

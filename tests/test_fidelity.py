@@ -8,20 +8,21 @@ import pytest
 import torch
 
 from harness.cells import expand
-from harness.measurements import (GRADIENT_MAX_LAYERS_OPTION, MEASUREMENTS, CellContext, bfloat16_unsupported,
-                                  train_config)
+from harness.config import CellConfig, MeasurementSettings
+from harness.measurements import MEASUREMENTS, CellContext
+from harness.measurements.fidelity import bfloat16_unsupported
 from harness.records import Metrics
-from harness.spec import CellConfig, load_suite
-from harness.training import TrainConfig
+from harness.spec import load_suite
 
 SUITES = Path(__file__).resolve().parents[1] / "suites"
 
 
-def tiny_cell(**overrides: object) -> CellContext:
+def tiny_cell(gradient_cosine_max_layers: int | None = None, **overrides: object) -> CellContext:
     settings = dict(operator="gcn", connection="rev", layers=3, channels=8, dataset="synthetic-arxiv", scale=0.002,
                     model={"sparse": False}, seed=0)
     settings.update(overrides)
-    return CellContext(config=CellConfig(**settings), device=torch.device("cpu"))
+    return CellContext(config=CellConfig(**settings), device=torch.device("cpu"),
+                       settings=MeasurementSettings(gradient_cosine_max_layers=gradient_cosine_max_layers))
 
 
 def measure(**overrides: object) -> dict:
@@ -73,14 +74,14 @@ def test_a_dtype_the_operator_cannot_compute_is_skipped_with_the_error(monkeypat
         return real(*args, dtype=dtype, **kwargs)
 
     monkeypatch.setattr(fidelity, "reconstruction_error", no_bfloat16_kernel)
-    monkeypatch.setattr("harness.measurements.bfloat16_unsupported", lambda device: None)
+    monkeypatch.setattr("harness.measurements.fidelity.bfloat16_unsupported", lambda device: None)
     metrics = measure()
     assert metrics["reconstruction_skipped"]["bfloat16"].startswith("not computable in bfloat16 on cpu: ")
     assert "addmm_out_sparse_csr" in metrics["reconstruction_skipped"]["bfloat16"]
 
 
-def test_the_float64_gradient_reference_is_capped_by_the_cell_option() -> None:
-    metrics = measure(layers=3, train={GRADIENT_MAX_LAYERS_OPTION: 2})
+def test_the_float64_gradient_reference_is_capped_by_the_suite_setting() -> None:
+    metrics = measure(layers=3, gradient_cosine_max_layers=2)
     assert "gradient_cosine" not in metrics
     assert "3 layers > gradient_cosine_max_layers = 2" in metrics["gradient_cosine_skipped"]
     assert metrics["reconstruction_error"]["float32"] < 1e-5  # the reconstruction is still measured
@@ -91,10 +92,12 @@ def test_fidelity_needs_a_reversible_connection() -> None:
         measure(connection="res")
 
 
-def test_the_training_loop_ignores_the_fidelity_option() -> None:
-    config = CellConfig(operator="gcn", connection="rev", layers=2, channels=8, dataset="synthetic-arxiv",
-                        train={GRADIENT_MAX_LAYERS_OPTION: 100, "eval_every": 2})
-    assert train_config(config, TrainConfig).eval_every == 2
+def test_the_fidelity_cap_is_a_suite_setting_not_a_training_option() -> None:
+    with pytest.raises(ValueError, match="gradient_cosine_max_layers"):
+        CellConfig(operator="gcn", connection="rev", layers=2, channels=8, dataset="synthetic-arxiv",
+                   train={"gradient_cosine_max_layers": 100})
+    suite = load_suite(SUITES / "fidelity.toml", "cpu")
+    assert suite.settings.gradient_cosine_max_layers == 100
 
 
 # --- the suites ---------------------------------------------------------------------------------------------------
@@ -109,8 +112,8 @@ def test_fidelity_suite_expands_to_rev_and_wt_rev_at_every_depth(profile: str, d
     assert len(expanded) == cells
     assert {(c.config["connection"], c.config["layers"]) for c in expanded} == \
         {(connection, layers) for connection in ("rev", "wt-rev") for layers in depths}
+    cap = suite.settings.gradient_cosine_max_layers
     for cell in expanded:
-        cap = cell.config["train"][GRADIENT_MAX_LAYERS_OPTION]
         assert cap >= 100  # the 100-layer cosine is always measured …
         assert cell.config["layers"] <= cap or cell.config["layers"] == 1001  # … the 1001-layer reference never
 

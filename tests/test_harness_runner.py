@@ -68,7 +68,7 @@ def probe_suite(tmp_path, dataset_name):
 
 def harness_env() -> dict[str, str]:
     path = os.pathsep.join([str(TESTS), str(REPOSITORY), os.environ.get("PYTHONPATH", "")])
-    return {**os.environ, "GNN1000_MEASUREMENT_PLUGINS": "harness_probes", "PYTHONPATH": path}
+    return {**os.environ, "GNN1000_PLUGINS": "harness_probes", "PYTHONPATH": path}
 
 
 def harness(*args: object, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -151,6 +151,33 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+def test_records_of_other_code_are_stale_and_measured_again(probe_suite, tmp_path):
+    """A record knows the code that made it: after an edit (here, to the suite file, which the fingerprint covers
+    as it covers models/ and harness/) a run measures the cell again, unless --keep-stale."""
+    suite, out = probe_suite(["ok", "raise"]), tmp_path / "out"
+    harness("run", suite, "--out", out, "--no-progress")
+    fingerprints = {record.code_fingerprint for record in load_records(out).values()}
+    assert len(fingerprints) == 1 and None not in fingerprints
+    same = harness("run", suite, "--out", out, "--no-progress")
+    assert "2 cells: ran 0 (nothing), 2 already recorded" in same.stdout  # same code: nothing stale
+
+    suite.write_text(suite.read_text() + "\n# an edit\n")
+    kept = harness("run", suite, "--out", out, "--no-progress", "--keep-stale")
+    assert "2 cells: ran 0 (nothing), 2 stale kept (--keep-stale), 2 already recorded" in kept.stdout
+    again = harness("run", suite, "--out", out, "--no-progress")
+    assert "2 cells: ran 2 (1 error, 1 ok) (2 stale: recorded by other code, measured again), 0 already recorded" \
+        in again.stdout, again.stdout
+    assert {record.code_fingerprint for record in load_records(out).values()} - fingerprints
+
+
+def test_every_record_says_which_training_step_it_measured(probe_suite, tmp_path):
+    out = tmp_path / "out"
+    harness("run", probe_suite(["ok"]), "--out", out, "--no-progress")
+    (record,) = load_records(out).values()
+    assert record.training_step["optimizer"] == "adam" and record.training_step["grad_clip"] is None
+    assert record.training_step["lr"] == record.cell["lr"] and record.cell["train"] == {}
+
+
 def test_kill_9_loses_no_record_and_resumes_the_rest(probe_suite, tmp_path):
     out = tmp_path / "out"
     probes = [f"cell-{i}" for i in range(6)]
@@ -286,7 +313,8 @@ def test_only_memory_processes_pin_the_malloc_mmap_threshold(monkeypatch, tmp_pa
     monkeypatch.setattr(worker, "pin_malloc_mmap_threshold", lambda: calls.append(1) or True)
     cell = dict(operator="gcn", connection="rev", layers=2, channels=8, dataset="synthetic-arxiv", scale=0.002,
                 seed=0, device="cpu")
-    job = worker.Job(cell=cell, measurement=measurement, time_steps=1, warmup_steps=0, memory_budget_bytes=None,
+    job = worker.Job(cell=cell, measurement=measurement, settings={"time_steps": 1, "warmup_steps": 0},
+                     memory_budget_bytes=None,
                      result_path=str(tmp_path / "result.json"), log_path=str(tmp_path / "log"))
     result = worker.execute(job)
     assert result["status"] == "ok", result

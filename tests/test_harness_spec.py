@@ -65,7 +65,14 @@ ALLOWED_CELL_KEYS = "backend, channels, connection, dataset, dropout, epochs, gr
 @pytest.mark.parametrize("old, new, expected", [
     ("layers = 3\n", "layerz = 3\n", f"base.layerz: unknown key; allowed: {ALLOWED_CELL_KEYS}"),
     ('measurements = ["memory"]', 'measurements = ["memory"]\nsteps = 3', "suite.steps: unknown key; allowed: "
-     "description, measurements, name, time_steps, timeout_s, warmup_steps"),
+     "description, gradient_cosine_max_layers, measurements, name, time_steps, timeout_s, warmup_steps"),
+    ("layers = 3\n", "layers = 3\ntrain = { optimzer = \"adam\" }\n", "base.train.optimzer: unknown key; allowed: "
+     "deterministic, dropout, eval_every, eval_parts, eval_views, grad_clip, input_dropout, optimizer, "
+     "restore_best, weight_decay"),
+    ("layers = 3\n", "layers = 3\ntrain = { optimizer = \"adamx\" }\n",
+     "base.train.optimizer: unknown optimizer 'adamx'; allowed: adam, adamw, rmsprop, sgd"),
+    ("[profiles.smoke]", "[profiles.smoke]\ngrid = { train = { grad_clip = [1.0, -1.0] } }",
+     "profiles.smoke.grid.train.grad_clip[1]: Input should be greater than 0"),
     ("[profiles.smoke]", "[profiles.smoke]\nbase = { chanels = 8 }",
      f"profiles.smoke.base.chanels: unknown key; allowed: {ALLOWED_CELL_KEYS}"),
     ("[grid]", "[gird]", "gird: unknown key; allowed: base, exclude, grid, profiles, suite"),

@@ -38,7 +38,7 @@ def _suite_for_rev_cells(folder: Path) -> Path:
 
 def _harness(*args: object, plugins: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPOSITORY)]),
-           "GNN1000_MEASUREMENT_PLUGINS": plugins}
+           "GNN1000_PLUGINS": plugins}
     return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], cwd=REPOSITORY, env=env,
                           capture_output=True, text=True, timeout=600)
 

@@ -123,8 +123,7 @@ def test_evaluator_wrapper_agrees_with_ogb_on_known_inputs():
 
 def test_train_step_marks_its_forward_and_updates(arxiv_twin):
     model = small_model(arxiv_twin)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    step = build_train_step(model, arxiv_twin, "full", 1, optimizer, "cpu", seed=0)
+    step = build_train_step(model, arxiv_twin, TrainConfig(lr=1e-2), "cpu")
     before = [p.detach().clone() for p in model.parameters()]
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
         loss = step()
@@ -141,13 +140,13 @@ def test_mini_batch_redraws_the_partition_every_epoch(arxiv_twin, monkeypatch):
     monkeypatch.setattr(step_module, "random_node_partition",
                         lambda *args: drawn.append(original(*args)) or drawn[-1])
     model = small_model(arxiv_twin)
-    step = build_train_step(model, arxiv_twin, "mini", 4, torch.optim.Adam(model.parameters()), "cpu", seed=0)
+    step = build_train_step(model, arxiv_twin, TrainConfig(mode="mini", num_parts=4), "cpu")
     assert step.steps_per_epoch == 4
     batches = [step.next_batch().num_nodes for _ in range(8)]
     assert len(drawn) == 2 and not torch.equal(drawn[0][0], drawn[1][0])
     assert sum(batches[:4]) == sum(batches[4:]) == arxiv_twin.num_nodes
     with pytest.raises(ValueError, match="num_parts must be in"):
-        build_train_step(model, arxiv_twin, "mini", 0, torch.optim.Adam(model.parameters()), "cpu", seed=0)
+        build_train_step(model, arxiv_twin, TrainConfig(mode="mini", num_parts=arxiv_twin.num_nodes + 1), "cpu")
 
 
 @pytest.mark.parametrize("mode", ["full", "mini"])
@@ -190,14 +189,14 @@ def test_eval_every_and_restoring_the_best_weights(arxiv_twin):
 @pytest.mark.parametrize("bad", [dict(epochs=0), dict(mode="sideways"), dict(lr=0), dict(dropout=1.0),
                                  dict(grad_clip=-1.0), dict(eval_views=0)])
 def test_bad_train_config_is_a_one_line_value_error(bad):
-    with pytest.raises(ValueError, match=r"^TrainConfig\.\w+ must") as error:
+    with pytest.raises(ValueError, match=r"^TrainConfig\.\w+: ") as error:
         TrainConfig(**bad)
     assert "\n" not in str(error.value)
 
 
-def test_unknown_optimizer_is_a_one_line_error(arxiv_twin):
-    with pytest.raises(ValueError, match="unknown optimizer 'adamx'; choose one of: adam, adamw, rmsprop, sgd"):
-        train(small_model(arxiv_twin), arxiv_twin, TrainConfig(optimizer="adamx"), "cpu", progress=False)
+def test_unknown_optimizer_is_a_one_line_error():
+    with pytest.raises(ValueError, match="unknown optimizer 'adamx'; allowed: adam, adamw, rmsprop, sgd"):
+        TrainConfig(optimizer="adamx")
 
 
 def test_mean_and_unbiased_std():

@@ -14,7 +14,7 @@ from typing import Optional
 
 from .base import DatasetError, DatasetUnavailable, GraphDataset
 from .files import data_root
-from .registry import DATASETS
+from .registry import DATASETS, load_registered
 
 from . import ogb, planetoid, synthetic  # noqa: E402,F401  (registration)
 from . import arxiv_without_features, heterophilous  # noqa: E402,F401  (registration)
@@ -24,7 +24,7 @@ def load_dataset(name: str, root: Optional[str | os.PathLike] = None, scale: flo
                  ) -> GraphDataset:
     """Load ``name`` (one of ``DATASETS.names()``) under ``root`` (default :func:`data_root`); ``scale`` in (0, 1]
     shrinks synthetic twins, ``seed`` draws their numbers (and any stand-in part of a real data set)."""
-    return DATASETS.load(name, str(data_root(root)), scale=scale, seed=seed)
+    return load_registered(name, str(data_root(root)), scale=scale, seed=seed)
 
 
 __all__ = ["DATASETS", "DatasetError", "DatasetUnavailable", "GraphDataset", "data_root", "load_dataset"]

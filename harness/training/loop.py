@@ -19,7 +19,6 @@ from harness.datasets.base import GraphDataset
 
 from .config import TrainConfig, TrainResult
 from .evaluate import evaluate_splits, model_predictor, multi_view_predictions
-from .optimizers import build_optimizer
 from .seeding import deterministic_algorithms, seed_everything
 from .step import build_train_step, training_graph
 
@@ -31,19 +30,13 @@ def train(model: nn.Module, ds: GraphDataset, cfg: TrainConfig, device: torch.de
     follow the seed too)."""
     device = torch.device(device)
     model = model.to(device)
-    if cfg.dropout is not None:
-        if not hasattr(model, "dropout"):
-            raise ValueError(f"TrainConfig.dropout is set but {type(model).__name__} has no 'dropout' attribute")
-        model.dropout = cfg.dropout
     with deterministic_algorithms(cfg.deterministic):
         seed_everything(cfg.seed)
         return _run(model, ds, cfg, device, progress)
 
 
 def _run(model: nn.Module, ds: GraphDataset, cfg: TrainConfig, device: torch.device, progress: bool) -> TrainResult:
-    optimizer = build_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
-    step = build_train_step(model, ds, cfg.mode, cfg.num_parts, optimizer, device, cfg.seed,
-                            grad_clip=cfg.grad_clip, input_dropout=cfg.input_dropout)
+    step = build_train_step(model, ds, cfg, device)
     eval_graph = training_graph(ds)
     eval_generator = torch.Generator().manual_seed(cfg.seed + 1)
     predict = model_predictor(model, device)

@@ -5,16 +5,11 @@ from typing import Iterable
 
 import torch
 
-OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "rmsprop": torch.optim.RMSprop,
-    "sgd": torch.optim.SGD,
-}
+from harness.config import OPTIMIZERS
 
 
 def build_optimizer(name: str, parameters: Iterable[torch.nn.Parameter], lr: float,
                     weight_decay: float = 0.0) -> torch.optim.Optimizer:
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(sorted(OPTIMIZERS))}")
-    return OPTIMIZERS[name](parameters, lr=lr, weight_decay=weight_decay)
+    return getattr(torch.optim, OPTIMIZERS[name])(parameters, lr=lr, weight_decay=weight_decay)

@@ -55,5 +55,5 @@ def train_seeds(build_model: Callable[[], nn.Module], ds: GraphDataset, cfg: Tra
     results = []
     for seed in seeds:
         seed_everything(seed)
-        results.append(train(build_model(), ds, TrainConfig(**{**vars(cfg), "seed": seed}), device, progress))
+        results.append(train(build_model(), ds, cfg.model_copy(update={"seed": seed}), device, progress))
     return summarize(results)

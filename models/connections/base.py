@@ -1,14 +1,47 @@
-"""What every connection kind receives: a factory for blocks, so it never needs to know the operator."""
+"""What every connection kind receives (a factory for blocks, so it never needs to know the operator), and the
+optional contracts a kind may declare: the harness and :mod:`models.fidelity` ask for these, never for a class.
+
+- :class:`ReversibleConnection`: the stack is a chain of invertible layers (``rev``, ``wt-rev``); the fidelity
+  measurement inverts them and compares its backward with plain autograd (``memory_efficient = False``).
+- :class:`ReportsMetrics`: the stack reports per-forward statistics (``deq``: solver iterations and residual),
+  which every measurement writes into the record beside its own metrics.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, Protocol, runtime_checkable
 
 from torch import nn
 
 from ..block import PreActBlock
 from ..norms import make_norm
 from ..operators.base import Operator
+
+if TYPE_CHECKING:
+    from .reversible import GroupedReversibleLayer
+
+
+@runtime_checkable
+class ReversibleConnection(Protocol):
+    """A stack of :class:`~models.connections.reversible.GroupedReversibleLayer` applied in order.
+
+    ``memory_efficient`` switches between the memory-saving backward (True) and the same mathematics through plain
+    autograd (False, the reference the gradients are checked against).
+    """
+
+    memory_efficient: bool
+
+    def reversible_layers(self) -> list["GroupedReversibleLayer"]:
+        """The layers in the order the forward pass applies them (a weight-tied stack repeats one layer)."""
+        ...
+
+
+@runtime_checkable
+class ReportsMetrics(Protocol):
+    """A stack that reports statistics of its last forward pass, as JSON numbers keyed by metric name."""
+
+    def extra_metrics(self) -> dict[str, float]:
+        ...
 
 
 @dataclass(frozen=True)

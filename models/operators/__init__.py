@@ -9,25 +9,11 @@ import importlib
 import inspect
 from typing import Any
 
-from ..registry import Registry
 from .base import Operator
+from .registry import OPERATORS, register_operator
 
-#: operator name → {backend name → Operator subclass}
-OPERATORS: Registry[dict[str, type[Operator]]] = Registry("operator")
 BACKENDS = ("pyg", "dgl")
 _BACKEND_MODULES = {"pyg": "models.operators.pyg", "dgl": "models.operators.dgl"}
-
-
-def register_operator(name: str, backend: str):
-    """Class decorator: register an :class:`Operator` subclass as ``name`` on ``backend``."""
-
-    def add(cls: type[Operator]) -> type[Operator]:
-        if name not in OPERATORS:
-            OPERATORS.register(name)({})
-        OPERATORS.get(name)[backend] = cls
-        return cls
-
-    return add
 
 
 def get_operator(name: str, backend: str = "pyg", **options: Any) -> Operator:
@@ -50,3 +36,5 @@ def get_operator(name: str, backend: str = "pyg", **options: Any) -> Operator:
 
 
 importlib.import_module(_BACKEND_MODULES["pyg"])
+
+__all__ = ["BACKENDS", "OPERATORS", "Operator", "get_operator", "register_operator"]

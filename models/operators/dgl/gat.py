@@ -19,7 +19,7 @@ import torch
 from dgl.nn import GATConv
 from torch import Tensor, nn
 
-from .. import register_operator
+from ..registry import register_operator
 from ..base import Operator
 from .graph import EdgeDropGraph, to_dgl_graph
 from .revgat_conv import RevGATConv

@@ -14,7 +14,7 @@ import dgl
 from dgl.nn import GraphConv
 from torch import Tensor, nn
 
-from .. import register_operator
+from ..registry import register_operator
 from ..base import Operator
 from .graph import to_dgl_graph
 

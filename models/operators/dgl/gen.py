@@ -25,7 +25,7 @@ import torch
 from dgl.nn.functional import edge_softmax
 from torch import Tensor, nn
 
-from .. import register_operator
+from ..registry import register_operator
 from ..base import Operator, encode_edge_features
 from .graph import to_dgl_graph
 

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import GATConv
 
-from .. import register_operator
+from ..registry import register_operator
 from ..base import Operator
 
 

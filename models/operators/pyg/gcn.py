@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import GCNConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
-from .. import register_operator
+from ..registry import register_operator
 from ..base import Operator
 from .adjacency import Adjacency
 

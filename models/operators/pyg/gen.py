@@ -17,7 +17,7 @@ from typing import Optional
 from torch import Tensor, nn
 from torch_geometric.nn import GENConv
 
-from .. import register_operator
+from ..registry import register_operator
 from ..base import Operator, encode_edge_features
 
 

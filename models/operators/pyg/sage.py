@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import SAGEConv
 from torch_geometric.utils import degree
 
-from .. import register_operator
+from ..registry import register_operator
 from ..base import Operator
 from .adjacency import Adjacency
 

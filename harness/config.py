@@ -1,0 +1,219 @@
+"""What one cell is (:class:`CellConfig`), how it trains (:class:`TrainConfig`) and how it is measured
+(:class:`MeasurementSettings`): the typed parameters every other part of the harness reads.
+
+One training configuration serves every measurement: a ``memory`` or ``time`` cell measures exactly the step a
+``train`` cell trains with (:meth:`CellConfig.train_config`), with the optimizer, clipping and input dropout its
+``[train]`` table names. The fields a cell shares with a training run (``epochs``, ``lr``, ``mode``, ``num_parts``,
+``seed``) are declared once, in :class:`RunFields`; the rest of a run's options are :class:`TrainOptions`, the
+cell's ``train`` table, validated when the suite is loaded (a misspelled key is one line naming it).
+
+Names (operator, connection, data set) are checked against the registries that own them, imported only when a
+value is validated, so importing this module stays cheap (pydantic, no torch).
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Callable, Literal, Optional
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_serializer,
+)
+
+#: Optimizers by name → their class in ``torch.optim`` (Adam for most of the paper, RMSprop for RevGAT).
+OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "sgd": "SGD"}
+
+Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+
+# --- names owned by other packages -----------------------------------------------------------------------------------
+
+
+def _operator_names() -> list[str]:
+    from models.operators import OPERATORS
+
+    return OPERATORS.names()
+
+
+def _connection_names() -> list[str]:
+    from models.connections import CONNECTIONS
+
+    return CONNECTIONS.names()
+
+
+def _dataset_names() -> list[str]:
+    from harness.datasets import DATASETS
+
+    return DATASETS.names()
+
+
+#: kind → function listing the registered names (the suite's measurement names are checked in harness.spec).
+NAME_SOURCES: dict[str, Callable[[], list[str]]] = {
+    "operator": _operator_names,
+    "connection": _connection_names,
+    "dataset": _dataset_names,
+    "optimizer": lambda: sorted(OPTIMIZERS),
+}
+
+
+def registered_names(kind: str) -> tuple[str, ...]:
+    """The names a registry accepts now (plugins included); a broken install is one line, not a traceback."""
+    try:
+        return tuple(NAME_SOURCES[kind]())
+    except ImportError as exc:
+        raise ValueError(f"cannot check {kind} names: {exc}") from None
+
+
+def registered(kind: str) -> AfterValidator:
+    def check(name: str) -> str:
+        allowed = registered_names(kind)
+        if name not in allowed:
+            raise ValueError(f"unknown {kind} {name!r}; allowed: {', '.join(allowed)}")
+        return name
+
+    return AfterValidator(check)
+
+
+OperatorName = Annotated[str, registered("operator")]
+ConnectionName = Annotated[str, registered("connection")]
+DatasetName = Annotated[str, registered("dataset")]
+OptimizerName = Annotated[str, registered("optimizer")]
+
+
+# --- training ------------------------------------------------------------------------------------------------------
+
+
+class RunFields(Frozen):
+    """What a cell and a training run share: they name the run, so the cell (and its id) holds them."""
+
+    mode: Literal["full", "mini"] = "full"
+    num_parts: PositiveInt = 10
+    seed: NonNegativeInt = 0
+    epochs: PositiveInt = 1
+    lr: PositiveFloat = 1e-3
+
+
+class TrainOptions(Frozen):
+    """A cell's ``train`` table: how every step is taken and how a training run evaluates.
+
+    ``optimizer`` (with ``weight_decay``), ``grad_clip`` (max total gradient norm), ``input_dropout`` (input
+    features dropped in training: GCN's recipe on Planetoid) and ``dropout`` (overrides the model's rate when set)
+    shape the step every measurement takes; ``deterministic`` runs it with ``torch.use_deterministic_algorithms``
+    (warn-only), so a seed gives the same loss curve. ``eval_*`` and ``restore_best`` concern ``train`` only.
+    """
+
+    optimizer: OptimizerName = "adam"
+    weight_decay: NonNegativeFloat = 0.0
+    grad_clip: Optional[PositiveFloat] = None
+    dropout: Optional[Probability] = None
+    input_dropout: Probability = 0.0
+    deterministic: bool = True
+    eval_parts: PositiveInt = 1
+    eval_views: PositiveInt = 1
+    eval_every: PositiveInt = 1
+    restore_best: bool = True
+
+
+class TrainConfig(RunFields, TrainOptions):
+    """One training run, and the step every measurement takes.
+
+    ``mode="full"`` takes one optimiser step per epoch on the whole graph; ``mode="mini"`` partitions the nodes at
+    random into ``num_parts`` parts, re-drawn every epoch, and takes one step per part (the paper's protocol for
+    ogbn-proteins and ogbn-products). Evaluation runs on the whole graph when ``eval_parts == 1``, otherwise on
+    ``eval_parts`` random parts; at the end the best-validation weights are evaluated again with ``eval_views``
+    random partitions whose predictions are averaged (the paper's multi-view test: proteins uses 5 parts).
+
+    A bad value is one ``ValueError`` line naming the field: ``TrainConfig.epochs: Input should be greater than 0``.
+    """
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            field = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            raise ValueError(f"TrainConfig.{field}: {message} (got {error.get('input')!r})") from None
+
+    def step_description(self) -> dict[str, Any]:
+        """What a record keeps of the step its measurements took (every option, resolved)."""
+        return self.model_dump(mode="json")
+
+
+# --- measuring -----------------------------------------------------------------------------------------------------
+
+
+class MeasurementSettings(Frozen):
+    """How a suite's measurements run (the same for all its cells; not part of a cell's identity).
+
+    ``gradient_cosine_max_layers``: the deepest cell whose gradients the ``fidelity`` measurement compares with a
+    float64 plain-autograd reference. That reference keeps every activation in float64 (O(L·N·D) memory, the very
+    cost a reversible network avoids), so a 1001-layer cell can measure its reconstruction without paying for it.
+    None: compared at every depth.
+    """
+
+    time_steps: PositiveInt = 5
+    warmup_steps: NonNegativeInt = 1
+    gradient_cosine_max_layers: Optional[PositiveInt] = None
+
+
+# --- one cell ------------------------------------------------------------------------------------------------------
+
+
+class CellConfig(RunFields):
+    """Everything that defines one measured configuration: the model, the data, the training run.
+
+    The fields before ``model`` are ``build_model`` arguments (``in_channels``/``out_channels``/``edge_dim`` come
+    from the dataset); ``model`` holds further operator or connection options, passed through untouched, so a new
+    operator needs no change here. ``train`` holds the :class:`TrainOptions`; only the options set away from their
+    defaults are written out, so a cell's id is the same whether a default is spelled out or not.
+    """
+
+    operator: OperatorName
+    connection: ConnectionName
+    layers: PositiveInt
+    channels: PositiveInt
+    groups: PositiveInt = 2
+    heads: PositiveInt = 1
+    dropout: Probability = 0.0
+    norm: str = "layer"
+    backend: Literal["pyg", "dgl"] = "pyg"
+    memory_efficient: bool = True
+    model: dict[str, Any] = Field(default_factory=dict)
+
+    dataset: DatasetName
+    scale: PositiveFloat = 1.0
+
+    train: TrainOptions = TrainOptions()
+
+    @field_serializer("train")
+    def _changed_options(self, options: TrainOptions) -> dict[str, Any]:
+        return options.model_dump(mode="json", exclude_defaults=True)
+
+    def model_arguments(self) -> dict[str, Any]:
+        """The ``build_model`` keyword arguments this cell sets (the data set supplies the channel counts)."""
+        return {**{name: getattr(self, name) for name in MODEL_FIELDS}, **self.model}
+
+    def train_config(self) -> TrainConfig:
+        """The training run (and step) of this cell: its run fields and its ``train`` table."""
+        run = {name: getattr(self, name) for name in RunFields.model_fields}
+        return TrainConfig(**run, **self.train.model_dump())
+
+
+#: CellConfig fields that are sub-tables of options (their grid axes are ``grid.<table>.<key>``).
+OPTION_TABLES = ("model", "train")
+
+#: ``build_model`` keyword arguments taken from a cell (the rest of its kwargs come from the dataset and ``model``).
+MODEL_FIELDS = ("operator", "connection", "layers", "channels", "groups", "heads", "dropout", "norm", "backend",
+                "memory_efficient")
