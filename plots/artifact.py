@@ -7,7 +7,6 @@ A builder gets a :class:`BuildContext` (the records, the paper's values, the out
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
@@ -30,22 +29,14 @@ class BuildContext:
     def tables_dir(self) -> Path:
         return self.out / "tables"
 
-    @property
-    def records_dir(self) -> Path:
-        return self.out / "records"
-
     def cite(self, item: SourcedRecord, relative_to: Optional[Path] = None) -> str:
-        """The path of ``item``'s copy under ``<out>/records/``, relative to ``relative_to`` (default: ``out``).
+        """The path of ``item``'s own file, relative to ``relative_to`` (default: ``out``), for a link.
 
-        The report cites copies, not the originals, so that a committed report set stays traceable when the
-        results folders it was built from are not committed.
+        The report cites the records where they are kept (the committed store, a baseline, the user's run folder),
+        never copies: a committed report then links to committed records, and nothing is duplicated.
         """
-        record = item.record
-        copy = self.records_dir / record.suite / record.profile / f"{record.cell_id}.json"
-        if not copy.exists():
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(item.path, copy)
-        return Path(os.path.relpath(copy, relative_to or self.out)).as_posix()
+        start = Path(relative_to) if relative_to is not None else self.out
+        return Path(os.path.relpath(Path(item.path).absolute(), start.absolute())).as_posix()
 
 
 @dataclass

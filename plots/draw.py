@@ -5,7 +5,9 @@ GPU profile on the real one are different experiments. Lines are (connection, ch
 in GiB against depth; a cell that ran out of memory is an ``X`` at the budget line, like the paper's OOM points.
 The paper's points are overlaid on the same axes when the records measured the paper's own graph at full size;
 otherwise they go in a panel of their own beside the measurement, since GiB on a scaled graph and GiB on the real
-one are not the same quantity.
+one are not the same quantity. Every caption says where its records come from (a machine of the committed store, or
+the user's own run); when they come from more than one, each series is one origin's and its legend names it, so a
+line never joins a point measured on one machine to a point measured on another.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any, Callable, Optional, Sequence
 import matplotlib.pyplot as plt
 
 from .artifact import Artifact, BuildContext
-from .records import RecordSet, SourcedRecord
+from .records import Origin, RecordSet, SourcedRecord, describe_origins
 from .style import (GIB, LINE_STYLES, MARKERS, MODE_NAMES, OOM_MARKER, PAPER_MARKER, colour, connection_name,
                     save_figure)
 
@@ -37,12 +39,14 @@ class Series:
     connection: str
     channels: int
     mode: str
+    origin: Optional[Origin] = None  # set when the figure's records come from more than one origin
     points: list[tuple[float, float, SourcedRecord]] = field(default_factory=list)  # x, GiB, record
     ooms: list[tuple[float, SourcedRecord]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
-        return f"{connection_name(self.connection)}-{self.channels} ({MODE_NAMES.get(self.mode, self.mode)})"
+        label = f"{connection_name(self.connection)}-{self.channels} ({MODE_NAMES.get(self.mode, self.mode)})"
+        return label if self.origin is None else f"{label} [{self.origin.tag}]"
 
 
 def x_of(item: SourcedRecord, x_metric: Optional[str]) -> float:
@@ -53,9 +57,11 @@ def x_of(item: SourcedRecord, x_metric: Optional[str]) -> float:
 
 
 def collect_series(records: RecordSet, x_metric: Optional[str] = None) -> list[Series]:
-    by_key: dict[tuple[str, int, str], Series] = {}
+    """A series per (connection, channels, mode), and per origin when the records come from several."""
+    split = len(records.origins()) > 1
+    by_key: dict[tuple[str, int, str, Optional[Origin]], Series] = {}
     for item in records:
-        key = (item.get("connection"), item.get("channels"), item.get("mode"))
+        key = (item.get("connection"), item.get("channels"), item.get("mode"), item.origin if split else None)
         series = by_key.setdefault(key, Series(*key))
         peak = item.metric("peak_allocated_bytes")
         if item.status == "oom":
@@ -64,11 +70,14 @@ def collect_series(records: RecordSet, x_metric: Optional[str] = None) -> list[S
             series.points.append((x_of(item, x_metric), peak / GIB, item))
     for series in by_key.values():
         series.points.sort(key=lambda point: point[0])
-    return sorted(by_key.values(), key=lambda s: (s.connection, s.mode, s.channels))
+    origins = records.origins()
+    return sorted(by_key.values(), key=lambda s: (s.connection, s.mode, s.channels,
+                                                  origins.index(s.origin) if s.origin else 0))
 
 
 def describe_setting(records: RecordSet) -> str:
-    """What was measured, for the caption: data set, scale, mode, budget, device (the profile's caps, from records)."""
+    """What was measured, for the caption: data set, scale, mode, budget, device (the profile's caps, from records)
+    and where the records come from."""
     datasets = ", ".join(f"{name} ×{scale:g}" if scale != 1 else str(name)
                          for name, scale in sorted({(r.get("dataset"), r.get("scale")) for r in records}))
     depths = records.values("layers")
@@ -80,7 +89,7 @@ def describe_setting(records: RecordSet) -> str:
         text += f"; mini-batch = 1 of {', '.join(map(str, parts))} random node parts"
     if budgets:
         text += f"; memory budget {max(budgets) / GIB:.0f} GiB"
-    return text + f"; device: {', '.join(devices)}"
+    return text + f"; device: {', '.join(devices)}; {describe_origins(records)}"
 
 
 def is_paper_scale(records: RecordSet) -> bool:
@@ -140,8 +149,10 @@ def pick_unit(series: Sequence[Series]) -> tuple[str, float]:
 
 
 def _draw_series(axis: Any, series: list[Series], group: RecordSet, per_gib: float) -> None:
+    """Colour: connection; line style: width (or mode); marker: mode, and origin when there are several."""
     channels = sorted({s.channels for s in series})
     modes = sorted({s.mode for s in series})
+    origins = group.origins()
     budgets = [r.record.memory_budget_bytes for r in group if r.record.memory_budget_bytes]
     budget_gib = max(budgets) / GIB * per_gib if budgets else None
     top = max([gib * per_gib for s in series for _, gib, _ in s.points] or [1.0])
@@ -149,7 +160,8 @@ def _draw_series(axis: Any, series: list[Series], group: RecordSet, per_gib: flo
     for s in series:
         style = LINE_STYLES[channels.index(s.channels) % len(LINE_STYLES)] if len(channels) > 1 else \
             LINE_STYLES[modes.index(s.mode) % len(LINE_STYLES)]
-        marker = MARKERS[modes.index(s.mode) % len(MARKERS)]
+        origin_index = origins.index(s.origin) if s.origin else 0
+        marker = MARKERS[(modes.index(s.mode) + origin_index * len(modes)) % len(MARKERS)]
         if s.points:
             axis.plot([x for x, _, _ in s.points], [y * per_gib for _, y, _ in s.points], linestyle=style, marker=marker,
                       markersize=4, color=colour(s.connection), label=s.label)

@@ -1,8 +1,16 @@
-"""The records a report is built from: every valid record file under a results folder, each with its path.
+"""The records a report is built from: the committed store, the committed baselines and a user's own runs.
 
 Plots never run a model. They read what ``python -m harness run`` wrote, through :mod:`harness.records` (the same
 schema check the harness applies on write), and remember the file each record came from, so that every number in a
-figure or a table can be traced back to one JSON file.
+figure or a table can be traced back to one JSON file, and where that file comes from (its :class:`Origin`):
+
+- ``<results>/records/<machine>/<suite>/<profile>/``: the committed record store, one folder per machine (as asv
+  commits its results per machine); a fresh clone has them, so a report built there still has every figure;
+- ``<results>/baselines/<name>/``: the CI memory gate's committed baselines;
+- anything else under ``<results>`` (by default ``<results>/<suite>/<profile>/``, not tracked): the user's own runs.
+
+The same cell (suite, profile, cell id) counts once: a user's run replaces a committed record of it (it is the
+newer measurement, made on purpose), and between two committed copies the first found is kept.
 """
 from __future__ import annotations
 
@@ -11,10 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
-from harness.records import Record, RecordError, read_record
+from harness.records import Record, RecordError, cell_value, read_record
 
-#: Folders under a results folder that hold no records (reference values, pytest-benchmark output).
-NOT_RECORD_FOLDERS = frozenset({"reference", "benchmarks", "logs"})
+#: Folders under a results folder that hold no records (the report, reference values, pytest-benchmark output).
+NOT_RECORD_FOLDERS = frozenset({"report", "reference", "benchmarks", "logs"})
+#: The committed record store (``<results>/records/<machine>/...``) and the committed baselines.
+STORE = "records"
+BASELINES = "baselines"
+#: The machine of a user's run whose record does not name one (records written before ``environment.machine``).
+THIS_MACHINE = "this machine"
 
 #: When the same configuration was measured under several profiles, the most faithful one is preferred.
 PROFILE_PRIORITY = ("full", "train", "cpu", "smoke")
@@ -23,11 +36,30 @@ GIB = 1024**3
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a record comes from: a machine's folder of the committed store, a committed baseline, or a user's run."""
+
+    machine: str
+    committed: bool
+
+    @property
+    def label(self) -> str:
+        """For captions and the inventory: "cpu-2core-24gib (committed)", "your run on gpu-box"."""
+        return f"{self.machine} (committed)" if self.committed else f"your run on {self.machine}"
+
+    @property
+    def tag(self) -> str:
+        """For legends, where the caption already says what is committed: "cpu-2core-24gib", "your run on …"."""
+        return self.machine if self.committed else self.label
+
+
+@dataclass(frozen=True)
 class SourcedRecord:
-    """A validated record and the file it was read from."""
+    """A validated record, the file it was read from and where that file comes from."""
 
     record: Record
     path: Path
+    origin: Origin
 
     @property
     def cell(self) -> dict[str, Any]:
@@ -43,13 +75,18 @@ class SourcedRecord:
 
     def get(self, key: str) -> Any:
         """A cell value by name (``layers``), or an option (``model.aggr``)."""
-        table, _, option = key.partition(".")
-        if option:
-            return (self.cell.get(table) or {}).get(option)
-        return self.cell.get(key)
+        return cell_value(self.cell, key)
 
     def metric(self, name: str) -> Any:
         return self.record.metric(name)
+
+    @property
+    def code_version(self) -> str:
+        """The code the record measured: its fingerprint, or its commit for records made before fingerprints."""
+        if self.record.code_fingerprint:
+            return f"fingerprint {self.record.code_fingerprint[:12]}"
+        environment = self.record.environment
+        return f"commit {(environment.git_commit or '?')[:10]}" + ("+dirty" if environment.git_dirty else "")
 
 
 @dataclass
@@ -104,6 +141,21 @@ class RecordSet:
     def values(self, key: str) -> list[Any]:
         return sorted({item.get(key) for item in self.records}, key=_sortable)
 
+    def origins(self) -> list[Origin]:
+        """Where the records come from: committed ones first, then the user's runs, each by machine."""
+        return sorted({item.origin for item in self.records}, key=lambda origin: (not origin.committed, origin.machine))
+
+    def code_versions(self) -> list[str]:
+        """The distinct code versions measured (see :attr:`SourcedRecord.code_version`): more than one means the
+        numbers side by side did not all come from the same code."""
+        return sorted({item.code_version for item in self.records})
+
+
+def describe_origins(records: Iterable[SourcedRecord]) -> str:
+    """"records: cpu-2core-24gib (committed); your run on gpu-box", for captions."""
+    origins = RecordSet(list(records)).origins()
+    return "records: " + ("; ".join(origin.label for origin in origins) if origins else "none")
+
 
 def profile_rank(profile: str) -> tuple[int, str]:
     return (PROFILE_PRIORITY.index(profile) if profile in PROFILE_PRIORITY else len(PROFILE_PRIORITY), profile)
@@ -150,29 +202,44 @@ def record_candidates(root: Path, exclude: Iterable[Path] = ()) -> list[Path]:
     return found
 
 
-def load_record_set(root: Path, exclude: Iterable[Path] = ()) -> RecordSet:
-    """Every record under ``root`` (recursively), validated; invalid files are listed, not fatal.
+def origin_of(relative: tuple[str, ...], record: Record) -> Origin:
+    """The origin of the record at ``relative`` (its path's parts under the results folder)."""
+    if len(relative) > 2 and relative[0] == STORE:
+        return Origin(relative[1], committed=True)
+    if len(relative) > 2 and relative[0] == BASELINES:
+        return Origin(f"baseline {relative[1]}", committed=True)
+    return Origin(record.environment.machine or THIS_MACHINE, committed=False)
 
-    The same cell measured by the same suite and profile in two folders (a copy) counts once.
+
+def load_record_set(root: Path, exclude: Iterable[Path] = ()) -> RecordSet:
+    """Every record under ``root`` (recursively), validated, with its origin; invalid files are listed, not fatal.
+
+    One record per (suite, profile, cell id): a user's run wins over a committed record, and otherwise the first
+    one found (the store before the baselines, each in path order) is kept, in the place the first one had.
     """
     root = Path(root)
     if not root.is_dir():
         raise RecordError(f"{root}: no such results folder")
-    records: list[SourcedRecord] = []
+    chosen: dict[tuple[str, str, str], SourcedRecord] = {}
     rejected: list[str] = []
-    seen: set[tuple[str, str, str]] = set()
-    for path in record_candidates(root, exclude):
+    for path in sorted(record_candidates(root, exclude), key=lambda p: _search_order(p.relative_to(root).parts)):
         try:
             record = read_record(path)
         except RecordError as exc:
             rejected.append(str(exc))
             continue
+        item = SourcedRecord(record, path, origin_of(path.relative_to(root).parts, record))
         key = (record.suite, record.profile, record.cell_id)
-        if key in seen:
-            continue
-        seen.add(key)
-        records.append(SourcedRecord(record, path))
-    return RecordSet(records, rejected)
+        held = chosen.get(key)
+        if held is None or (held.origin.committed and not item.origin.committed):
+            chosen[key] = item
+    return RecordSet(list(chosen.values()), rejected)
+
+
+def _search_order(relative: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
+    """The committed store first, then the baselines, then the user's runs; path order within each."""
+    order = {STORE: 0, BASELINES: 1}
+    return (order.get(relative[0], 2) if len(relative) > 2 else 2, relative)
 
 
 def read_json(path: Path) -> Any:

@@ -1,8 +1,9 @@
 """A table of text cells that renders to Markdown (with links to records) and to LaTeX (booktabs).
 
-Measured numbers carry the record they came from: in Markdown the number links to the record's copy, in LaTeX it
-carries a footnote-free plain value and the table's sources are listed under it in the report. A missing value is a
-cell whose text says why ("needs the ogbn-arxiv data", "OOM at 24.0 GiB"), never an empty cell.
+Measured numbers carry the record they came from: in Markdown the number links to the record's own file (in the
+committed store or the user's run folder), in LaTeX it carries a footnote-free plain value and the table's sources
+are listed under it in the report. A missing value is a cell whose text says why ("needs the ogbn-arxiv data",
+"OOM at 24.0 GiB"), never an empty cell.
 """
 from __future__ import annotations
 
@@ -118,10 +119,11 @@ def table_artifact(ctx: "BuildContext", name: str, title: str, caption: str, tab
 
 
 def measured_on(sources: Sequence[SourcedRecord]) -> str:
-    """"synthetic-arxiv ×0.1 (profile cpu, cpu)" for a caption: where the measured numbers come from."""
-    settings = sorted({(item.get("dataset"), item.get("scale"), item.record.profile, item.record.environment.device)
-                       for item in sources}, key=str)
+    """"synthetic-arxiv ×0.1 (profile cpu, cpu; cpu-2core-24gib (committed))" for a caption: where the measured
+    numbers come from, down to the machine."""
+    settings = sorted({(item.get("dataset"), item.get("scale"), item.record.profile, item.record.environment.device,
+                        item.origin.label) for item in sources}, key=str)
     if not settings:
         return "nothing measured yet"
-    return "; ".join(f"{dataset}{'' if scale == 1 else f' ×{scale:g}'} (profile {profile}, {device})"
-                     for dataset, scale, profile, device in settings)
+    return "; ".join(f"{dataset}{'' if scale == 1 else f' ×{scale:g}'} (profile {profile}, {device}; {origin})"
+                     for dataset, scale, profile, device, origin in settings)

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..artifact import Artifact, BuildContext
-from ..records import SourcedRecord
+from ..records import SourcedRecord, describe_origins
 from ..style import GIB, colour, connection_name, save_figure
 from ..registry import register
 
@@ -63,5 +63,5 @@ def build(ctx: BuildContext) -> list[Artifact]:
     ours.set_ylabel("test ROC-AUC (%)")
     files = save_figure(figure, ctx.figures_dir, NAME)
     caption = (f"{TITLE}. Bubble area grows with the parameter count. Measured on "
-               f"{', '.join(sorted({str(r.get('dataset')) for r in trained}))}.")
+               f"{', '.join(sorted({str(r.get('dataset')) for r in trained}))}; {describe_origins(trained)}.")
     return [Artifact(NAME, TITLE, "figure", caption=caption, files=files, sources=list(trained))]

@@ -13,7 +13,7 @@ from typing import Optional
 from ..artifact import Artifact, BuildContext
 from ..exponents import SWEPT, Sweep, best_sweep, find_sweeps
 from ..fit import expected_exponents
-from ..records import RecordSet
+from ..records import RecordSet, describe_origins
 from ..registry import register
 from ..table import Cell, Table, table_artifact
 
@@ -109,7 +109,8 @@ def build(ctx: BuildContext) -> list[Artifact]:
                            "the growth of the part that does depend on x, which is what O(·) describes; the sweep "
                            "list below gives c and the fit's R².")
     caption = (f"{TITLE}. Paper: tag '{ctx.paper.section('complexity_table')['tag']}'. "
-               f"Measured from sweeps in the suites {', '.join(SUITES)}; see the sweep list below the table.")
+               f"Measured from sweeps in the suites {', '.join(SUITES)} ({describe_origins(records)}); see the "
+               "sweep list below the table.")
     artifact = table_artifact(ctx, NAME, TITLE, caption, table)
     artifact.sources = list({str(r.path): r for r in records}.values())
     artifact.notes = details
