@@ -133,12 +133,12 @@ def run_cell(cell: Cell, suite: Suite, options: RunOptions, environment: Environ
                   memory_budget_bytes=options.memory_budget_bytes, result_path="",
                   log_path=str(logs / f"{cell.id}.{measurement}.log"))
         run_start = time.monotonic()
-        outcome = processes.run(job, timeout=deadline - run_start, total_timeout=suite.timeout_s)
-        runs[measurement] = MeasurementRun(status=outcome["status"], seconds=time.monotonic() - run_start,
-                                           error=outcome["error"], exit_code=outcome.get("exit_code"))
-        metrics.update(outcome["metrics"])
-        if outcome["status"] != "ok":
-            status, error = outcome["status"], f"{measurement}: {outcome['error']}"
+        result = processes.run(job, timeout=deadline - run_start, total_timeout=suite.timeout_s)
+        runs[measurement] = MeasurementRun(status=result["status"], seconds=time.monotonic() - run_start,
+                                           error=result["error"], exit_code=result.get("exit_code"))
+        metrics.update(result["metrics"])
+        if result["status"] != "ok":
+            status, error = result["status"], f"{measurement}: {result['error']}"
             break
     try:
         checked = Metrics.model_validate(metrics)

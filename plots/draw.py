@@ -58,7 +58,8 @@ def x_of(item: SourcedRecord, x_metric: Optional[str]) -> float:
 
 def collect_series(records: RecordSet, x_metric: Optional[str] = None) -> list[Series]:
     """A series per (connection, channels, mode), and per origin when the records come from several."""
-    split = len(records.origins()) > 1
+    origins = records.origins()
+    split = len(origins) > 1
     by_key: dict[tuple[str, int, str, Optional[Origin]], Series] = {}
     for item in records:
         key = (item.get("connection"), item.get("channels"), item.get("mode"), item.origin if split else None)
@@ -70,7 +71,6 @@ def collect_series(records: RecordSet, x_metric: Optional[str] = None) -> list[S
             series.points.append((x_of(item, x_metric), peak / GIB, item))
     for series in by_key.values():
         series.points.sort(key=lambda point: point[0])
-    origins = records.origins()
     return sorted(by_key.values(), key=lambda s: (s.connection, s.mode, s.channels,
                                                   origins.index(s.origin) if s.origin else 0))
 

@@ -75,8 +75,8 @@ def render(ctx: BuildContext, results: Path, artifacts: list[Artifact]) -> str:
     lines += ["", "## Contents", ""]
     for artifact in artifacts:
         status = " (skipped)" if artifact.skipped else ""
-        versions = RecordSet(artifact.sources).code_versions()
-        mixed = f" ⚠ {len(versions)} code versions" if len(versions) > 1 else ""
+        versions = mixed_versions(RecordSet(artifact.sources))
+        mixed = f" ⚠ {len(versions)} code versions" if versions else ""
         lines.append(f"- [{artifact.title}](#{_anchor(artifact.name)}){status}{mixed}")
     for kind, heading in (("figure", "Figures"), ("table", "Tables")):
         lines += ["", f"## {heading}", ""]
@@ -143,11 +143,17 @@ def _section(ctx: BuildContext, artifact: Artifact) -> list[str]:
     return lines
 
 
+def mixed_versions(sources: RecordSet) -> list[str]:
+    """The code versions of ``sources`` when there is more than one (the numbers may not compare); else []."""
+    versions = sources.code_versions()
+    return versions if len(versions) > 1 else []
+
+
 def mixed_versions_marker(sources: RecordSet) -> str:
     """"⚠ built from records of 2 code versions: fingerprint 0f3a9c21d7e4, commit 30c44df187+dirty", or "" when
     they share one."""
-    versions = sources.code_versions()
-    if len(versions) < 2:
+    versions = mixed_versions(sources)
+    if not versions:
         return ""
     listed = ", ".join(versions[:VERSIONS_LISTED])
     more = f" and {len(versions) - VERSIONS_LISTED} more" if len(versions) > VERSIONS_LISTED else ""
