@@ -47,6 +47,11 @@ class Metrics(BaseModel):
     param_state_bytes: Optional[int] = None
     peak_reserved_bytes: Optional[int] = None
     peak_rss_bytes: Optional[int] = None
+    # the ``estimate`` measurement: the four above computed on fake tensors (harness.fake_meter)
+    estimated_peak_bytes: Optional[int] = None
+    estimated_baseline_bytes: Optional[int] = None
+    estimated_activation_bytes: Optional[int] = None
+    estimated_param_state_bytes: Optional[int] = None
     step_seconds: Optional[StepSeconds] = None
     epoch_loss: Optional[list[float]] = None
     best_valid: Optional[float] = None

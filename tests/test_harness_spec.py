@@ -84,7 +84,7 @@ ALLOWED_CELL_KEYS = "backend, channels, connection, dataset, dropout, epochs, gr
      "grid.connection[1]: unknown connection 'revnet'; allowed: deq, res, rev, rev-dgl, rev-pyg, wt-res, wt-rev"),
     ('dataset = "DATASET"', 'dataset = "imagenet"', "base.dataset: unknown dataset 'imagenet'; allowed: "),
     ('measurements = ["memory"]', 'measurements = ["speed"]',
-     "suite.measurements[0]: unknown measurement 'speed'; allowed: fidelity, memory, time, train"),
+     "suite.measurements[0]: unknown measurement 'speed'; allowed: estimate, fidelity, memory, time, train"),
     ("layers = [3, 7]", "layers = []", "grid.layers: empty list; give at least one value"),
     ('measurements = ["memory"]', "measurements = []", "suite.measurements: empty list; give at least one value"),
     ("channels = 8\n", 'channels = 8\nmode = "half"\n', "base.mode: Input should be 'full' or 'mini' (got 'half')"),

@@ -10,6 +10,6 @@ named by ``GNN1000_PLUGINS``, for one defined outside the project).
 from .context import CellContext, merge_metrics, peak_rss_bytes
 from .registry import MEASUREMENTS, Measurement, Metrics
 
-from . import fidelity, memory, step_time, training  # noqa: E402,F401  (registration)
+from . import estimate, fidelity, memory, step_time, training  # noqa: E402,F401  (registration)
 
 __all__ = ["MEASUREMENTS", "CellContext", "Measurement", "Metrics", "merge_metrics", "peak_rss_bytes"]

@@ -46,7 +46,9 @@ class CellContext:
         torch.manual_seed(self.config.seed)
         model = models.build_model(**self.config.model_arguments(), in_channels=dataset.num_features,
                                    out_channels=dataset.num_outputs, edge_dim=dataset.edge_dim)
-        return model.to(self.device).train()
+        if self.device.type != "cpu":  # fake parameters (the ``estimate`` measurement) cannot be swapped in place
+            model = model.to(self.device)
+        return model.train()
 
     @cached_property
     def step(self) -> TrainStep:
