@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .connections import BlockFactory, ReportsMetrics, build_connection
+from .connections import BlockFactory, ReportsMetrics, ReversibleConnection, build_connection
 from .dropout import shared_dropout_mask
 from .operators import get_operator
 from .operators.base import Operator
@@ -81,7 +81,7 @@ class DeepGNN(nn.Module):
         depth = layers - (encoder == "conv") - (head == "conv")
         if depth < 1:
             raise ValueError(f"layers={layers} leaves no block between a conv encoder and a conv head")
-        self.operator, self.dropout = operator, dropout
+        self.operator, self.dropout, self.groups = operator, dropout, groups
         factory = BlockFactory(operator, norm=norm, heads=heads, edge_dim=channels if edge_dim else None)
 
         if encoder == "conv":
@@ -105,6 +105,8 @@ class DeepGNN(nn.Module):
         if (edge_attr is None) != (self.edge_encoder is None):
             raise ValueError("edge_attr must be given exactly when the model was built with edge_dim")
         edges = self.edge_encoder(edge_attr) if self.edge_encoder is not None else None
+        if edges is not None and isinstance(self.blocks, ReversibleConnection):
+            edges = self.operator.edge_features_for_groups(edges, self.groups)
         return self.encoder(x, graph), graph, edges
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None) -> Tensor:

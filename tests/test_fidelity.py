@@ -19,7 +19,7 @@ SUITES = Path(__file__).resolve().parents[1] / "suites"
 
 def tiny_cell(gradient_cosine_max_layers: int | None = None, **overrides: object) -> CellContext:
     settings = dict(operator="gcn", connection="rev", layers=3, channels=8, dataset="synthetic-arxiv", scale=0.002,
-                    model={"sparse": False}, seed=0)
+                    model={"impl": "paper"}, seed=0)
     settings.update(overrides)
     return CellContext(config=CellConfig(**settings), device=torch.device("cpu"),
                        settings=MeasurementSettings(gradient_cosine_max_layers=gradient_cosine_max_layers))

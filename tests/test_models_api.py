@@ -88,12 +88,12 @@ def test_groups_below_two_is_rejected_by_the_layer_itself():
 @pytest.mark.parametrize("operator", ["gcn", "sage"])
 @pytest.mark.parametrize("connection", ["res", "rev"])
 def test_prepared_adjacency_equals_edge_index_message_passing(operator, connection, small_graph, float64):
-    """GCN and SAGE multiply by a prepared sparse adjacency; PyG's own edge_index path (``sparse=False``) on the same
+    """GCN and SAGE multiply by a prepared sparse adjacency; PyG's own edge_index path (``impl="paper"``) on the same
     weights is the reference, for the output and every gradient (the adjacency's backward has its own transpose)."""
     edge_index, num_nodes = small_graph
     torch.manual_seed(0)
-    sparse = build(connection, operator=operator, sparse=True)
-    reference = build(connection, operator=operator, sparse=False)
+    sparse = build(connection, operator=operator, impl="ours")
+    reference = build(connection, operator=operator, impl="paper")
     reference.load_state_dict(sparse.state_dict())
     x = torch.randn(num_nodes, 5, requires_grad=True)
     outputs, grads = [], []

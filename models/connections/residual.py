@@ -1,6 +1,9 @@
 """``res``: the DeeperGCN res+ stack, ``X^{l+1} = X^l + f_l(X^l)``.
 
 Every layer's activations are kept for the backward pass: memory O(L·N·D), parameters O(L·D²).
+
+Blocks the operator names in ``Operator.checkpointed_blocks`` (GEN with ``impl="paper"``: the authors' DeeperGCN
+checkpointing) run their convolution under ``torch.utils.checkpoint``.
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ class ResidualStack(nn.Module):
     def __init__(self, layers: int, channels: int, factory: BlockFactory) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(factory.block(channels) for _ in range(layers))
+        for index in factory.operator.checkpointed_blocks(layers):
+            self.blocks[index].checkpoint_conv = True
 
     def forward(self, x: Tensor, graph: Any, edge_attr: Optional[Tensor] = None,
                 dropout_mask: Optional[Tensor] = None) -> Tensor:

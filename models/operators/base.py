@@ -19,6 +19,18 @@ class Operator(ABC):
     supports_edge_features: bool = False
     #: whether hidden convolutions have a bias (``make_conv(bias=None)``); an operator may make it an option.
     bias: bool = True
+    #: ``"ours"`` (this project's implementation) or ``"paper"`` (as the authors' released code ran it), for the
+    #: operators that take an ``impl`` option; see :func:`check_impl`.
+    impl: str = "ours"
+
+    def checkpointed_blocks(self, layers: int) -> frozenset[int]:
+        """The blocks of a ``layers``-deep residual stack whose convolution runs under ``torch.utils.checkpoint``
+        (recomputed in backward instead of kept), where the implementation being reproduced did so; none here."""
+        return frozenset()
+
+    def edge_features_for_groups(self, edges: Tensor, groups: int) -> Tensor:
+        """The encoded edge features as a reversible stack of ``groups`` groups receives them; unchanged here."""
+        return edges
 
     def prepare_graph(self, edge_index: Tensor, num_nodes: int) -> Any:
         """Turn ``edge_index`` into what this operator's convolutions consume; built once per forward pass."""
@@ -51,6 +63,16 @@ class Operator(ABC):
     @property
     def name(self) -> str:
         return type(self).__name__.removesuffix("Operator").lower()
+
+
+IMPLS = ("ours", "paper")
+
+
+def check_impl(operator: str, impl: str) -> str:
+    """``impl`` validated: ``"ours"`` or ``"paper"``, else a one-line error naming the operator."""
+    if impl not in IMPLS:
+        raise ValueError(f"operator {operator!r}: impl must be one of {', '.join(IMPLS)}, got {impl!r}")
+    return impl
 
 
 def encode_edge_features(name: str, encoder: Optional[nn.Module], edge_attr: Optional[Tensor]) -> Optional[Tensor]:

@@ -3,7 +3,8 @@
 The mean is a product by the row-normalised adjacency D_in^-1 A, built once per forward pass as an
 :class:`~.adjacency.Adjacency` (a node without in-edges aggregates zeros, as PyG's scatter mean does), with
 ``SAGEConv``'s own weights: the gather/scatter of edge_index message passing, done again in every layer, dominated
-a CPU step. ``sparse=False`` keeps ``SAGEConv``'s edge_index path; ``tests/test_models_api.py`` checks they agree.
+a CPU step. ``impl="paper"`` keeps ``SAGEConv``'s edge_index message passing (the authors' released code);
+``tests/test_models_api.py`` checks that the two agree.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from torch_geometric.nn import SAGEConv
 from torch_geometric.utils import degree
 
 from ..registry import register_operator
-from ..base import Operator
+from ..base import Operator, check_impl
 from .adjacency import Adjacency
 
 
@@ -33,11 +34,11 @@ class SAGE(nn.Module):
 
 @register_operator("sage", backend="pyg")
 class SAGEOperator(Operator):
-    def __init__(self, sparse: bool = True) -> None:
-        self.sparse = sparse
+    def __init__(self, impl: str = "ours") -> None:
+        self.impl = check_impl("sage", impl)
 
     def prepare_graph(self, edge_index: Tensor, num_nodes: int) -> Union[Adjacency, Tensor]:
-        if not self.sparse:
+        if self.impl == "paper":
             return edge_index
         in_degree = degree(edge_index[1], num_nodes, dtype=torch.get_default_dtype())  # as gcn_norm's weights
         return Adjacency.from_edges(edge_index, in_degree.reciprocal()[edge_index[1]], num_nodes)
