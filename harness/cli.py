@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run only the cells with one of these values (repeatable: all must hold), "
                           "e.g. --only layers=112 --only channels=80,224")
     run.add_argument("--no-progress", action="store_true", help="no progress bar (per-cell lines stay)")
+    run.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="cells run at once (default 1); only for suites that time nothing ('time', 'train')")
 
     listing = commands.add_parser("list", help="print the cells of a suite without running them")
     listing.add_argument("suite", type=Path)
@@ -82,7 +84,7 @@ def resolve_device(choice: str) -> str:
 
 def command_run(args: argparse.Namespace) -> int:
     from .cells import expand, parse_selection, select
-    from .runner import RunOptions, run_suite, start_process_server
+    from .runner import TIMED_MEASUREMENTS, RunOptions, run_suite, start_process_server
 
     start_process_server()  # its imports overlap with the validation below
     suite = load_suite(args.suite, args.profile)
@@ -94,8 +96,14 @@ def command_run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     cells = select(expand(suite, device), selection)
     out = args.out or Path("results") / suite.name / suite.profile
+    timed = sorted(set(suite.measurements) & TIMED_MEASUREMENTS)
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.jobs > 1 and timed:
+        raise UsageError(f"--jobs {args.jobs}: {suite.name} measures {', '.join(timed)}, which cells running side by "
+                         f"side would distort; run it with --jobs 1")
     options = RunOptions(out=out, device=device, memory_budget_bytes=budget, rerun_failed=args.rerun_failed,
-                         keep_stale=args.keep_stale, progress=not args.no_progress)
+                         keep_stale=args.keep_stale, progress=not args.no_progress, jobs=args.jobs)
     chosen = f" (--only {' '.join(args.only)})" if args.only else ""
     print(f"{suite.name}/{suite.profile}: {len(cells)} cells{chosen} on {device} → {out}", flush=True)
     summary = run_suite(suite, cells, options)

@@ -110,11 +110,15 @@ class TrainOptions(Frozen):
     ``optimizer`` (with ``weight_decay``), ``grad_clip`` (max total gradient norm), ``input_dropout`` (input
     features dropped in training: GCN's recipe on Planetoid) and ``dropout`` (overrides the model's rate when set)
     shape the step every measurement takes; ``deterministic`` runs it with ``torch.use_deterministic_algorithms``
-    (warn-only), so a seed gives the same loss curve. ``eval_*`` and ``restore_best`` concern ``train`` only.
+    (warn-only), so a seed gives the same loss curve. ``foreach`` picks the optimizer's multi-tensor update (None:
+    torch's choice, on for CUDA parameters and off on the CPU); the paper-scale estimates set it on, as the paper's
+    GPU steps ran, which also makes a fake step several times cheaper to dispatch. ``eval_*`` and ``restore_best``
+    concern ``train`` only.
     """
 
     optimizer: OptimizerName = "adam"
     weight_decay: NonNegativeFloat = 0.0
+    foreach: Optional[bool] = None
     grad_clip: Optional[PositiveFloat] = None
     dropout: Optional[Probability] = None
     input_dropout: Probability = 0.0

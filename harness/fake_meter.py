@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode, is_fake, unset_fake_temporarily
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 from torch.utils._pytree import tree_flatten
 
 from harness.meter import FORWARD_MARKER, MemoryReport
@@ -40,15 +40,17 @@ from harness.meter import FORWARD_MARKER, MemoryReport
 _SPARSE = (torch.sparse_csr, torch.sparse_csc, torch.sparse_coo, torch.sparse_bsr, torch.sparse_bsc)
 _INTEGRAL = (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 _aten = torch.ops.aten
+_DEVICE_QUERY = torch.ops.prim.device.default
 _SPARSE_PRODUCTS = {_aten.mm.default, _aten.addmm.default, _aten._sparse_mm.default, _aten.matmul.default}
 
 
 class LiveStorages(TorchDispatchMode):
     """Live bytes of the storages created while active, their running peak and the forward pass's span."""
 
-    def __init__(self, fake_mode: FakeTensorMode) -> None:
+    def __init__(self, fake_mode: FakeTensorMode, block_bytes: int = 1) -> None:
         super().__init__()
         self.fake_mode = fake_mode
+        self.block_bytes = block_bytes  # allocation granularity: 512 as CUDA's caching allocator, 1 on the CPU
         self.sizes: dict[int, int] = {}
         self.excluded: set[int] = set()  # storages that do not count (a host-resident graph on a GPU)
         self.current = self.peak = 0
@@ -60,13 +62,16 @@ class LiveStorages(TorchDispatchMode):
     def track(self, tensor: torch.Tensor) -> None:
         for storage in _storages(tensor):
             key = storage._cdata
-            nbytes = storage.nbytes()
+            nbytes = self.rounded(storage.nbytes())
             if key in self.sizes:
                 self._resize(key, nbytes)
                 continue
             self.sizes[key] = 0
             self._resize(key, nbytes)
             weakref.finalize(storage, self._free, key)
+
+    def rounded(self, nbytes: int) -> int:
+        return -(-nbytes // self.block_bytes) * self.block_bytes
 
     def _resize(self, key: int, nbytes: int) -> None:
         if key in self.excluded:
@@ -92,6 +97,7 @@ class LiveStorages(TorchDispatchMode):
 
     def adopt_live_tensors(self) -> None:
         """Count every reachable tensor created before the meter was on (a data set loaded for real)."""
+        gc.collect()  # unreachable cycles are not live
         for obj in gc.get_objects():
             if isinstance(obj, torch.Tensor) and obj.device.type == "cpu":
                 self.track(obj)
@@ -99,6 +105,8 @@ class LiveStorages(TorchDispatchMode):
     # --- dispatch ----------------------------------------------------------------------------------------------------
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        if func is _DEVICE_QUERY:  # ``tensor.device`` (half of all calls in an optimizer step): no storage
+            return func(*args)
         kwargs = kwargs or {}
         if func is torch.ops.profiler._record_function_enter_new.default and args and args[0] == FORWARD_MARKER:
             self.forward_start = self.current
@@ -163,7 +171,7 @@ def _tracked_resizes(meter: LiveStorages) -> Iterator[None]:
         result = original(storage, nbytes)
         key = storage._cdata
         if key in meter.sizes:
-            meter._resize(key, storage.nbytes())
+            meter._resize(key, meter.rounded(storage.nbytes()))
         return result
 
     torch.UntypedStorage.resize_ = resize_
@@ -180,6 +188,23 @@ def real_structure(prepare: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
         with unset_fake_temporarily():
             return prepare(*args, **kwargs)
+
+    return run
+
+
+def real_data(meter: LiveStorages, load: Callable[..., Any]) -> Callable[..., Any]:
+    """``load`` (a data set drawing a mini-batch part) run for real with every mode off, so that its generator's
+    scratch tensors are not counted; what it returns is then counted as live from that moment, like a part copied
+    to the device."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with _disable_current_modes():
+            out = load(*args, **kwargs)
+        values = out.to_dict().values() if hasattr(out, "to_dict") else tree_flatten(out)[0]
+        for value in values:
+            if isinstance(value, torch.Tensor):
+                meter.track(value)
+        return out
 
     return run
 
@@ -213,13 +238,14 @@ class FakeSession:
 
 
 @contextmanager
-def fake_session() -> Iterator[FakeSession]:
-    """Everything created inside is fake unless it is the graph's structure (see the module docstring)."""
+def fake_session(block_bytes: int = 1) -> Iterator[FakeSession]:
+    """Everything created inside is fake unless it is the graph's structure (see the module docstring);
+    ``block_bytes`` rounds every storage up as the target device's allocator does (CUDA: 512)."""
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
-    meter = LiveStorages(fake_mode)
+    meter = LiveStorages(fake_mode, block_bytes)
     with fake_mode, meter, _tracked_resizes(meter):
         meter.adopt_live_tensors()
         yield FakeSession(fake_mode, meter)
 
 
-__all__ = ["FakeSession", "LiveStorages", "fake_session"]
+__all__ = ["FakeSession", "LiveStorages", "fake_session", "real_data", "real_structure"]

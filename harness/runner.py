@@ -8,16 +8,20 @@ after the first that does not end ``ok`` the others are skipped and the record c
 Resuming is reading the output folder: a cell whose record is ``ok`` and carries this code's fingerprint
 (:mod:`harness.fingerprint`) is skipped; a record of other code is stale and measured again unless ``keep_stale``; a
 failed one is retried only with ``rerun_failed``. Records are written atomically as each cell finishes, so a killed
-run loses no finished cell.
+run loses no finished cell. ``jobs > 1`` runs that many cells side by side (each still in its own process), for
+suites that time nothing: the ``estimate`` suites, whose cells are single-threaded Python.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,6 +41,8 @@ from .worker import Job, ready, run_in_child
 
 #: Imported once by the fork server, so that every cell process starts with them loaded.
 PRELOAD = ["torch", "torch_geometric", "models", "harness.datasets", "harness.training", "harness.measurements"]
+#: Measurements whose numbers are times: their cells must not share the machine with other cells (``jobs = 1``).
+TIMED_MEASUREMENTS = {"time", "train"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class RunOptions:
     rerun_failed: bool = False
     keep_stale: bool = False  # keep records of other code (another fingerprint) instead of measuring them again
     progress: bool = True
+    jobs: int = 1  # cells at once (suites without timed measurements only)
 
 
 @dataclass
@@ -109,12 +116,23 @@ def run_suite(suite: Suite, cells: list[Cell], options: RunOptions) -> RunSummar
     with _Processes() as processes, tqdm(total=len(cells), initial=summary.skipped, unit="cell",
                                          desc=f"{suite.name}/{suite.profile}", disable=not options.progress,
                                          dynamic_ncols=True) as bar:
-        for cell in todo:
+        done = threading.Lock()
+
+        def run_and_write(cell: Cell) -> None:
             record = run_cell(cell, suite, options, environment, processes, fingerprint)
-            write_record(options.out, record)
-            summary.statuses[record.status] += 1
-            tqdm.write(cell_line(record, cell.label), file=sys.stdout)
-            bar.update()
+            with done:
+                write_record(options.out, record)
+                summary.statuses[record.status] += 1
+                tqdm.write(cell_line(record, cell.label), file=sys.stdout)
+                bar.update()
+
+        if options.jobs <= 1:
+            for cell in todo:
+                run_and_write(cell)
+        else:
+            with ThreadPoolExecutor(max_workers=options.jobs) as pool:
+                for future in [pool.submit(run_and_write, cell) for cell in todo]:
+                    future.result()
     return summary
 
 
@@ -156,10 +174,12 @@ def run_cell(cell: Cell, suite: Suite, options: RunOptions, environment: Environ
 
 
 def cell_line(record: Record, label: str) -> str:
-    """One line per finished cell: status, peak, step time, wall time."""
+    """One line per finished cell: status, peak (measured, or estimated where only estimated), step time, wall time."""
     step = record.metric("step_seconds.median")
-    text = (f"{record.status:<7} {label}  peak {format_bytes(record.metrics.peak_allocated_bytes)}"
-            f"  step {format_seconds(step)}  [{record.seconds:.1f} s]")
+    measured, estimated = record.metrics.peak_allocated_bytes, record.metrics.estimated_peak_bytes
+    peak = (f"estimated peak {format_bytes(estimated)}" if measured is None and estimated is not None
+            else f"peak {format_bytes(measured)}")
+    text = f"{record.status:<7} {label}  {peak}  step {format_seconds(step)}  [{record.seconds:.1f} s]"
     return text + (f"  {record.error}" if record.error else "")
 
 
@@ -186,7 +206,7 @@ class _Processes:
     def __enter__(self) -> "_Processes":
         self.context = process_context()
         self.scratch = tempfile.TemporaryDirectory(prefix="gnn1000-jobs-")
-        self.count = 0
+        self.count = itertools.count(1)  # thread-safe: cells may run side by side
         warm_up = self.context.Process(target=ready)  # pays the server's imports here, not in a cell's timeout
         warm_up.start()
         warm_up.join()
@@ -199,8 +219,7 @@ class _Processes:
         """Run ``job`` in a new process; ``{"status", "metrics", "error", "exit_code"}`` whatever happens to it."""
         if timeout <= 0:
             return outcome("timeout", f"no time left of the cell's {total_timeout:g} s")
-        self.count += 1
-        result_path = Path(self.scratch.name) / f"{self.count}.json"
+        result_path = Path(self.scratch.name) / f"{next(self.count)}.json"
         job = Job(**{**job.__dict__, "result_path": str(result_path)})
         lifeline, keep_alive = self.context.Pipe(duplex=False)  # the worker exits when keep_alive closes
         process = self.context.Process(target=run_in_child, args=(job, lifeline), name=f"gnn1000-{job.measurement}")

@@ -111,3 +111,40 @@ def test_arxiv_size_generation_time(record_property):
     assert (ds.num_nodes, ds.num_edges, ds.data.x.shape) == (169_343, 2_484_941, (169_343, 128))
     assert [ds.split[key].numel() for key in ("train", "valid", "test")] == [90_941, 29_799, 48_603]
     assert int((ds.data.edge_index[0] == ds.data.edge_index[1]).sum()) == 169_343
+
+
+def test_part_shape_is_the_largest_part_and_its_expected_edges():
+    from harness.datasets.synthetic import part_shape
+
+    assert part_shape(100, 990, 10) == (10, 9)  # 990 pairs x 10*9 / (100*99)
+    assert part_shape(101, 1000, 10) == (11, 11)  # ceil; 1000 * 110 / 10100 = 10.9
+    nodes, pairs = part_shape(132_534, 39_561_252, 10)
+    assert nodes == 13_254 and pairs == pytest.approx(39_561_252 / 100, rel=0.001)
+
+
+def test_a_part_drawn_twin_is_never_held_whole_and_draws_faithful_parts():
+    from harness.training import TrainConfig, build_train_step
+
+    import models
+
+    dataset = load_dataset("synthetic-proteins-parts", scale=0.02, seed=0)
+    whole = load_dataset("synthetic-proteins", scale=0.02, seed=0)
+    assert dataset.num_nodes == whole.num_nodes and dataset.num_edges is None
+    assert {k: v.numel() for k, v in dataset.split.items()} == {k: v.numel() for k, v in whole.split.items()}
+    part = dataset.part_sampler(10, torch.Generator().manual_seed(0))
+    assert part.num_nodes == -(-whole.num_nodes // 10)
+    assert part.x.size(1) == whole.num_features and part.edge_attr.size(1) == whole.edge_dim
+    assert part.y.shape == (part.num_nodes, whole.num_outputs) and is_undirected(part.edge_index)
+    assert part.train_mask.sum() == round(part.num_nodes * 86_619 / 132_534)
+    # the materialised twin's parts have, on average, as many edges as the drawn part
+    from harness.training import random_node_partition
+
+    cut = [whole.data.subgraph(nodes).num_edges for nodes in
+           random_node_partition(whole.num_nodes, 10, torch.Generator().manual_seed(0))]
+    assert part.num_edges == pytest.approx(sum(cut) / len(cut), rel=0.1)
+    model = models.build_model("gen", "rev", 2, 8, dataset.num_features, dataset.num_outputs,
+                               edge_dim=dataset.edge_dim, aggr="max")
+    step = build_train_step(model, dataset, TrainConfig(mode="mini"), "cpu")
+    assert step.graph is None and isinstance(step(), float)
+    with pytest.raises(DatasetError, match="draws random-node parts only"):
+        build_train_step(model, dataset, TrainConfig(mode="full"), "cpu")

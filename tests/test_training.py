@@ -204,3 +204,10 @@ def test_mean_and_unbiased_std():
     assert summary.mean == 2.5 and summary.std == pytest.approx(1.2909944487) and summary.n == 4
     assert math.isnan(mean_std([0.8]).std)
     assert str(mean_std([0.80, 0.82])) == "81.00 ± 1.41 (n=2)"
+
+
+@pytest.mark.parametrize("foreach", [None, True, False])
+def test_foreach_reaches_the_optimizer(arxiv_twin, foreach):
+    model = models.build_model("gcn", "res", 2, 8, arxiv_twin.num_features, arxiv_twin.num_outputs)
+    step = build_train_step(model, arxiv_twin, TrainConfig(foreach=foreach), "cpu")
+    assert step.optimizer.defaults["foreach"] is foreach

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Callable, Literal, Optional
 
 import torch
 from torch import Tensor
@@ -30,6 +30,11 @@ class GraphDataset:
     optional ``data.edge_attr`` [E, edge_dim]. ``split`` holds node indices. ``ogb_name`` names the
     ``ogb.nodeproppred.Evaluator`` that scores it (a synthetic twin is scored like the data set it copies);
     ``source`` says in words where the numbers came from (real files, a generator and its seed, stand-in features).
+
+    ``part_sampler``, where set, draws one part of a random node partition directly, ``part_sampler(num_parts,
+    generator) -> Data`` (``x``, ``edge_index``, ``y``, ``train_mask``, optional ``edge_attr``): a data set too large
+    to hold whole (a twin at the paper's scale) then has only ``data.num_nodes`` and its split, and trains only in
+    mini-batch mode.
     """
 
     name: str
@@ -43,6 +48,7 @@ class GraphDataset:
     synthetic: bool
     source: str
     ogb_name: Optional[str] = None
+    part_sampler: Optional[Callable[[int, torch.Generator], Data]] = None
 
     def __post_init__(self) -> None:
         if set(self.split) != set(SPLITS):
@@ -54,11 +60,20 @@ class GraphDataset:
         return int(self.data.num_nodes)
 
     @property
-    def num_edges(self) -> int:
-        return int(self.data.edge_index.size(1))
+    def num_edges(self) -> Optional[int]:
+        """``edge_index`` columns; ``None`` for a data set that only draws parts (:attr:`part_sampler`)."""
+        edge_index = getattr(self.data, "edge_index", None)
+        return None if edge_index is None else int(edge_index.size(1))
+
+    def require_whole_graph(self, purpose: str) -> None:
+        """One-line error when ``purpose`` needs the whole graph but this data set only draws parts."""
+        if self.data.get("edge_index") is None:
+            raise DatasetError(f"{self.name} draws random-node parts only (it is never held whole), so it cannot be "
+                               f"used for {purpose}; use mode = 'mini', or the materialised data set")
 
     def __repr__(self) -> str:
         sizes = "/".join(str(self.split[key].numel()) for key in SPLITS)
-        return (f"GraphDataset({self.name}: {self.num_nodes:,} nodes, {self.num_edges:,} edges, "
+        edges = "parts only" if self.num_edges is None else f"{self.num_edges:,} edges"
+        return (f"GraphDataset({self.name}: {self.num_nodes:,} nodes, {edges}, "
                 f"{self.num_features} features, {self.num_outputs} outputs ({self.task}, {self.metric}), "
                 f"split {sizes}{', synthetic' if self.synthetic else ''})")

@@ -16,11 +16,18 @@ preprocessing as the real data set (:mod:`harness.datasets.preprocess`):
   the real data set.
 
 Everything is drawn from one ``torch.Generator`` seeded with ``seed``: the same seed gives the same tensors.
+
+``<twin>-parts`` (e.g. ``synthetic-proteins-parts``) is the same twin never held whole: it draws each mini-batch
+part directly at the shape a random node partition gives it (:func:`part_shape`), so a paper-scale step
+(ogbn-proteins: 13,254 nodes and ~791k edge columns per part of 10) costs only its part. Only the part's shapes are
+faithful; ``tests/test_fake_meter.py`` holds its step's activations to the materialised twin's.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
+
+import math
 
 import torch
 from torch import Tensor
@@ -189,10 +196,62 @@ def make_twin(spec: TwinSpec, scale: float = 1.0, seed: int = 0) -> GraphDataset
                                f"random features and labels), scale={scale}, seed={seed}")
 
 
+def part_shape(num_nodes: int, num_pairs: int, num_parts: int) -> tuple[int, int]:
+    """``(nodes, pairs)`` of the largest part of a random node partition: ``ceil(N / P)`` nodes, and the expected
+    number of the ``M`` undirected pairs with both ends in it, ``M · n(n-1) / (N(N-1))`` (a pair's two ends land in
+    one given part of ``n`` nodes with that probability; about ``M / P²``)."""
+    nodes = math.ceil(num_nodes / num_parts)
+    return nodes, int(round(num_pairs * nodes * (nodes - 1) / (num_nodes * (num_nodes - 1))))
+
+
+def make_part(spec: TwinSpec, scale: float, num_parts: int, generator: torch.Generator) -> Data:
+    """One random-node part of the twin at ``scale``, drawn as a twin of its own shape (:func:`part_shape`), with
+    the twin's widths and its share of training nodes."""
+    n_all, m_all = scaled(spec.num_nodes, scale), scaled(spec.num_pairs, scale)
+    n, m = part_shape(n_all, m_all, num_parts)
+    alpha = degree_exponent(n, max(m, 1), spec.max_degree * scale * n / n_all)
+    pairs = chung_lu_pairs(n, m, alpha, generator)
+    if spec.task == "multilabel":
+        x, edge_index, edge_attr, y = proteins_arrays(pairs, n, spec.num_outputs, generator)
+        part = Data(x=x, edge_index=edge_index, edge_attr=edge_attr, y=y, num_nodes=n)
+    else:
+        x, y = class_features(n, spec.num_features, spec.num_outputs, generator)
+        edge_index = torch.cat([pairs, pairs.flip(0)], dim=1)
+        if spec.self_loops:
+            edge_index = torch.cat([edge_index, torch.arange(n).repeat(2, 1)], dim=1)
+        part = Data(x=x, edge_index=edge_index, y=y, num_nodes=n)
+    part.train_mask = torch.zeros(n, dtype=torch.bool)
+    part.train_mask[torch.randperm(n, generator=generator)[:round(n * spec.train_size / spec.num_nodes)]] = True
+    return part
+
+
+def make_part_twin(spec: TwinSpec, scale: float = 1.0, seed: int = 0) -> GraphDataset:
+    """The twin at ``scale`` without its graph: its split, and a sampler of its mini-batch parts."""
+    n = scaled(spec.num_nodes, scale)
+    train, valid = scaled(spec.train_size, scale), scaled(spec.valid_size, scale)
+    if min(train, valid, n - train - valid) < 1:
+        raise DatasetError(f"{spec.name}-parts at scale {scale} has {n} nodes: too few for a train/valid/test split")
+    split = random_split(n, train, valid, torch.Generator().manual_seed(seed))
+
+    def sample_part(num_parts: int, generator: torch.Generator) -> Data:
+        return make_part(spec, scale, num_parts, generator)
+
+    return GraphDataset(name=f"{spec.name}-parts", data=Data(num_nodes=n), split=split,
+                        num_features=spec.num_features, num_outputs=spec.num_outputs, task=spec.task,
+                        metric=spec.metric, edge_dim=spec.edge_dim, synthetic=True, ogb_name=spec.copies,
+                        part_sampler=sample_part,
+                        source=f"random-node parts of a synthetic twin of {spec.copies} drawn at their expected "
+                               f"shape (the whole graph is never built), scale={scale}, seed={seed}")
+
+
 def _register(spec: TwinSpec) -> None:
     @DATASETS.register(spec.name, scalable=True)
     def load(root: Optional[str], scale: float, seed: int) -> GraphDataset:
         return make_twin(spec, scale, seed)
+
+    @DATASETS.register(f"{spec.name}-parts", scalable=True)
+    def load_parts(root: Optional[str], scale: float, seed: int) -> GraphDataset:
+        return make_part_twin(spec, scale, seed)
 
 
 for _spec in TWINS.values():

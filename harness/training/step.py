@@ -6,7 +6,8 @@ decay, clipping, input dropout, the dropout override, deterministic kernels).
 
 Full-batch: the whole graph, moved to the device once. Mini-batch: the graph stays on the host and each step moves one
 part's subgraph to the device, as the authors do for ogbn-proteins (a step then holds one part, not the graph); a new
-random partition is drawn when the previous one is used up, i.e. once per epoch of ``num_parts`` steps.
+random partition is drawn when the previous one is used up, i.e. once per epoch of ``num_parts`` steps. A data set
+with a ``part_sampler`` (a twin at the paper's scale, never held whole) draws each step's part itself.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from .seeding import deterministic_algorithms
 
 def training_graph(dataset: GraphDataset) -> Data:
     """The data set's graph with a ``train_mask`` node attribute, which subgraphs slice with the rest."""
+    dataset.require_whole_graph("full-batch training or evaluation")
     data = dataset.data
     graph = Data(x=data.x, edge_index=data.edge_index, y=data.y, num_nodes=data.num_nodes)
     if getattr(data, "edge_attr", None) is not None:
@@ -46,22 +48,24 @@ class TrainStep:
                  optimizer: torch.optim.Optimizer) -> None:
         self.model, self.task, self.optimizer, self.cfg = model, dataset.task, optimizer, cfg
         self.device = torch.device(device)
-        graph = training_graph(dataset)
+        self.part_sampler = dataset.part_sampler if cfg.mode == "mini" else None
         if cfg.mode == "full":
             self.steps_per_epoch = 1
-            self.graph = graph.to(self.device)
+            self.graph = training_graph(dataset).to(self.device)
         else:
-            if not 1 <= cfg.num_parts <= graph.num_nodes:
-                raise ValueError(f"num_parts must be in [1, {graph.num_nodes}] for {dataset.name}, "
+            if not 1 <= cfg.num_parts <= dataset.num_nodes:
+                raise ValueError(f"num_parts must be in [1, {dataset.num_nodes}] for {dataset.name}, "
                                  f"got {cfg.num_parts}")
             self.steps_per_epoch = cfg.num_parts
-            self.graph = graph
+            self.graph = None if self.part_sampler is not None else training_graph(dataset)
             self.generator = torch.Generator().manual_seed(cfg.seed)
             self._parts: Iterator[Tensor] = iter(())
 
     def next_batch(self) -> Data:
         if self.cfg.mode == "full":
             return self.graph
+        if self.part_sampler is not None:  # a data set never held whole draws its parts itself
+            return self.part_sampler(self.cfg.num_parts, self.generator).to(self.device)
         nodes = next(self._parts, None)
         if nodes is None:
             self._parts = iter(random_node_partition(self.graph.num_nodes, self.cfg.num_parts, self.generator))
@@ -95,5 +99,5 @@ def build_train_step(model: nn.Module, ds: GraphDataset, cfg: TrainConfig, devic
             raise ValueError(f"TrainConfig.dropout is set but {type(model).__name__} has no 'dropout' attribute")
         model.dropout = cfg.dropout
     if optimizer is None:
-        optimizer = build_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
+        optimizer = build_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay, cfg.foreach)
     return TrainStep(model, ds, cfg, torch.device(device), optimizer)
