@@ -219,6 +219,19 @@ def test_cuda_without_cuda_is_one_line():
     assert done.stderr.strip().startswith("error: --device cuda: CUDA is not available")
 
 
+def test_jobs_run_cells_side_by_side_and_are_refused_for_timed_suites(probe_suite, tmp_path):
+    out = tmp_path / "out"
+    done = harness("run", probe_suite(["ok", "ok-after"], sleep=3.0), "--out", out, "--device", "cpu", "--jobs", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = list(load_records(out).values())
+    assert [r.status for r in records] == ["ok", "ok"]
+    spans = sorted((r.started_at.timestamp(), r.started_at.timestamp() + r.seconds) for r in records)
+    assert spans[1][0] < spans[0][1], "with --jobs 2 the two cells must overlap in time"
+    refused = harness("run", "suites/smoke.toml", "--jobs", "2", "--out", tmp_path / "never")
+    assert refused.returncode == 2 and "smoke measures time, which cells running side by side would distort" \
+        in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_bad_memory_budget_is_one_line():
     done = harness("run", "suites/smoke.toml", "--memory-budget", "lots", "--out", "/nonexistent")
     assert done.returncode == 2 and "--memory-budget: cannot read the size 'lots'" in done.stderr
