@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("results", type=Path, help="folder searched recursively for records (e.g. results/)")
     build.add_argument("--out", type=Path, help="output folder (default: RESULTS/report)")
     build.add_argument("--paper", type=Path, default=DEFAULT_PATH, help="reference values (default: %(default)s)")
+    build.add_argument("--committed-only", action="store_true",
+                       help="read only the committed store and baselines, not your own runs (a report to commit)")
     return parser
 
 
@@ -29,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .report import build_report
 
     try:
-        result = build_report(args.results, args.out, args.paper)
+        result = build_report(args.results, args.out, args.paper, args.committed_only)
     except (RecordError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

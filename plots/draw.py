@@ -7,7 +7,8 @@ The paper's points are overlaid on the same axes when the records measured the p
 otherwise they go in a panel of their own beside the measurement, since GiB on a scaled graph and GiB on the real
 one are not the same quantity. Every caption says where its records come from (a machine of the committed store, or
 the user's own run); when they come from more than one, each series is one origin's and its legend names it, so a
-line never joins a point measured on one machine to a point measured on another.
+line never joins a point measured on one machine to a point measured on another. Estimates of the paper's own
+configuration at full size (:mod:`plots.estimate_curves`) are drawn with the paper's points, in the same GiB.
 """
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from typing import Any, Callable, Optional, Sequence
 import matplotlib.pyplot as plt
 
 from .artifact import Artifact, BuildContext
+from .estimate_curves import LEGEND_TITLE as ESTIMATE_LEGEND
+from .estimate_curves import EstimateSeries, collect_estimates, draw_estimates, log_axes, set_axes
+from .estimate_curves import sources as estimate_sources
+from .estimated import paper_scale_estimates
 from .records import Origin, RecordSet, SourcedRecord, describe_origins
 from .style import (GIB, LINE_STYLES, MARKERS, MODE_NAMES, OOM_MARKER, PAPER_MARKER, colour, connection_name,
                     save_figure)
@@ -100,20 +105,27 @@ def is_paper_scale(records: RecordSet) -> bool:
 def memory_curves(ctx: BuildContext, *, name: str, title: str, paper_figure: str, suites: Sequence[str],
                   select: Callable[[SourcedRecord], bool], paper_points: Sequence[PaperPoint],
                   x_label: str = "layers (L)", x_metric: Optional[str] = None, run_hint: str,
-                  claim: str) -> list[Artifact]:
-    """One artifact per (suite, profile) with matching records; a single skipped artifact when there are none."""
+                  claim: str, estimate_suites: Sequence[str] = ()) -> list[Artifact]:
+    """One artifact per (suite, profile) with matching records, each with the paper-scale estimates of
+    ``estimate_suites`` beside the paper's points; one artifact of the paper and the estimates alone when nothing
+    was measured; a single skipped artifact when there is neither."""
     chosen = ctx.records.where(select, suites=suites)
-    if not len(chosen):
-        return [Artifact.skip(name, title, "figure",
-                              f"no records of suite {' or '.join(repr(s) for s in suites)} for this figure; "
+    estimates = collect_estimates(paper_scale_estimates(ctx.records, estimate_suites, select),
+                                  lambda item: x_of(item, x_metric))
+    if not len(chosen) and not estimates:
+        wanted = " or ".join(repr(s) for s in (*suites, *estimate_suites))
+        return [Artifact.skip(name, title, "figure", f"no records of suite {wanted} for this figure; "
                               f"run `{run_hint}`")]
+    panel = _Panel(paper_figure, paper_points, estimates, x_label)
+    if not len(chosen):
+        return [_estimates_alone(ctx, name, title, claim, panel)]
     artifacts = []
     for (suite, profile), group in sorted(chosen.groups("suite", "profile").items(),
                                           key=lambda kv: (kv[0][0], kv[0][1])):
         series = collect_series(group, x_metric)
         unit, per_gib = pick_unit(series)
         overlay = is_paper_scale(group)
-        panels = 1 if overlay or not paper_points else 2
+        panels = 1 if overlay or not panel.drawn else 2
         figure, axes = plt.subplots(1, panels, figsize=(6.4 * panels if panels == 1 else 10.5, 4.2),
                                     squeeze=False, gridspec_kw={"width_ratios": [3, 2]} if panels == 2 else None)
         measured_axis = axes[0][0]
@@ -121,13 +133,8 @@ def memory_curves(ctx: BuildContext, *, name: str, title: str, paper_figure: str
         measured_axis.set_title(f"measured: {suite} suite, profile {profile}")
         measured_axis.set_xlabel(x_label)
         measured_axis.set_ylabel(f"peak memory of one training step ({unit})")
-        if paper_points:
-            paper_axis = measured_axis if overlay else axes[0][1]
-            _draw_paper(paper_axis, paper_points, per_gib if overlay else 1.0)
-            if not overlay:
-                paper_axis.set_title(f"paper ({paper_figure}), full graph on GPU")
-                paper_axis.set_xlabel(x_label)
-                paper_axis.set_ylabel("GPU memory (GiB)")
+        if panel.drawn:
+            panel.draw(measured_axis if overlay else axes[0][1], per_gib if overlay else 1.0, own=not overlay)
         measured_axis.legend(loc="upper left", fontsize=7)
         stem = f"{name}__{suite}-{profile}"
         files = save_figure(figure, ctx.figures_dir, stem)
@@ -136,10 +143,71 @@ def memory_curves(ctx: BuildContext, *, name: str, title: str, paper_figure: str
                    f"warm-up step (`peak_allocated_bytes`). X = out of memory, drawn at the budget line. "
                    f"Paper points: ★ (unverified values hollow)"
                    + ("" if overlay else "; drawn in their own panel because this profile does not measure "
-                      "the paper's full-size graph") + ".")
+                      "the paper's full-size graph") + "." + panel.caption())
         artifacts.append(Artifact(name=stem, title=f"{title} — {suite}/{profile}", kind="figure", caption=caption,
-                                  files=files, sources=list(group)))
+                                  files=files, sources=list(group) + estimate_sources(estimates)))
     return artifacts
+
+
+@dataclass
+class _Panel:
+    """The paper's points and the estimates at the paper's scale: one panel in GiB (or the measured one's axes)."""
+
+    paper_figure: str
+    points: Sequence[PaperPoint]
+    estimates: list[EstimateSeries]
+    x_label: str
+
+    @property
+    def depths(self) -> list[float]:
+        return [p.x for p in self.points] + [x for s in self.estimates for x, _, _ in s.points]
+
+    @property
+    def drawn(self) -> bool:
+        return bool(self.points or self.estimates)
+
+    def draw(self, axis: Any, per_gib: float, own: bool) -> None:
+        if self.points:
+            _draw_paper(axis, self.points, per_gib)
+        if self.estimates:
+            draw_estimates(axis, self.estimates, per_gib, prefix="" if own else "estimated: ")
+            if own:
+                known = [p.memory_gib for p in self.points if p.memory_gib is not None]
+                oom = [max(known) * 1.1] if known and len(known) < len(self.points) else []  # where _draw_paper puts X
+                set_axes(axis, self.depths, known + oom + [gib for s in self.estimates for _, gib, _ in s.points])
+            else:
+                axis.set_ylim(bottom=0)
+        if own:
+            axis.set_title(f"paper ({self.paper_figure}, full graph on GPU)"
+                           + (" and estimates at its scale" if self.estimates else ""), fontsize=9)
+            axis.set_xlabel(self.x_label)
+            axis.set_ylabel("peak memory of one training step (GiB)" if self.estimates else "GPU memory (GiB)")
+            if self.estimates:
+                axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=6,
+                            title=ESTIMATE_LEGEND, title_fontsize=6.5)
+
+    def caption(self) -> str:
+        if not self.estimates:
+            return ""
+        return (" Lines beside the paper's points: estimated at the paper's scale (fake tensors): the `estimate` "
+                "measurement's peak of one training step of the paper's configuration at full size "
+                "(`estimated_peak_bytes`), in GiB as the paper's; impl paper (the authors' implementation, "
+                "like-for-like with the paper) solid, impl ours dashed; "
+                + ("log-log axes (the depths span more than a decade: a slope of 1 is linear growth, 0 flat); "
+                   if log_axes(self.depths) else "")
+                + f"{describe_origins(estimate_sources(self.estimates))}.")
+
+
+def _estimates_alone(ctx: BuildContext, name: str, title: str, claim: str, panel: _Panel) -> Artifact:
+    """Nothing measured by the exact meter: the paper's points and the estimates, one panel."""
+    figure, axis = plt.subplots(figsize=(6.4, 4.2))
+    panel.draw(axis, 1.0, own=True)
+    stem = f"{name}__estimate"
+    files = save_figure(figure, ctx.figures_dir, stem)
+    caption = (f"{title} ({panel.paper_figure} of the paper). {claim} No exact measurement of these cells yet. "
+               f"Paper points: ★ (unverified values hollow)." + panel.caption())
+    return Artifact(name=stem, title=f"{title} — estimated at the paper's scale", kind="figure", caption=caption,
+                    files=files, sources=estimate_sources(panel.estimates))
 
 
 def pick_unit(series: Sequence[Series]) -> tuple[str, float]:

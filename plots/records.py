@@ -211,11 +211,13 @@ def origin_of(relative: tuple[str, ...], record: Record) -> Origin:
     return Origin(record.environment.machine or THIS_MACHINE, committed=False)
 
 
-def load_record_set(root: Path, exclude: Iterable[Path] = ()) -> RecordSet:
+def load_record_set(root: Path, exclude: Iterable[Path] = (), committed_only: bool = False) -> RecordSet:
     """Every record under ``root`` (recursively), validated, with its origin; invalid files are listed, not fatal.
 
     One record per (suite, profile, cell id): a user's run wins over a committed record, and otherwise the first
     one found (the store before the baselines, each in path order) is kept, in the place the first one had.
+    ``committed_only`` reads the committed store and baselines alone, as a fresh clone would: a report meant to be
+    committed then never links to a run folder that git ignores.
     """
     root = Path(root)
     if not root.is_dir():
@@ -229,6 +231,8 @@ def load_record_set(root: Path, exclude: Iterable[Path] = ()) -> RecordSet:
             rejected.append(str(exc))
             continue
         item = SourcedRecord(record, path, origin_of(path.relative_to(root).parts, record))
+        if committed_only and not item.origin.committed:
+            continue
         key = (record.suite, record.profile, record.cell_id)
         held = chosen.get(key)
         if held is None or (held.origin.committed and not item.origin.committed):

@@ -42,12 +42,13 @@ class BuildResult:
         return [a for a in self.artifacts if a.skipped is not None]
 
 
-def build_report(results: Path, out: Path | None = None, paper: Path = DEFAULT_PATH) -> BuildResult:
-    """Read every record under ``results``; write figures, tables and REPORT.md under ``out`` (default
-    ``<results>/report``)."""
+def build_report(results: Path, out: Path | None = None, paper: Path = DEFAULT_PATH,
+                 committed_only: bool = False) -> BuildResult:
+    """Read every record under ``results`` (only the committed ones with ``committed_only``); write figures, tables
+    and REPORT.md under ``out`` (default ``<results>/report``)."""
     results = Path(results)
     out = Path(out) if out is not None else results / "report"
-    records = load_record_set(results, exclude=[out])
+    records = load_record_set(results, exclude=[out], committed_only=committed_only)
     out.mkdir(parents=True, exist_ok=True)
     for folder in GENERATED:
         shutil.rmtree(out / folder, ignore_errors=True)
@@ -138,7 +139,8 @@ def _section(ctx: BuildContext, artifact: Artifact) -> list[str]:
                                                             r.get("mode"), r.get("layers"))):
             lines.append(f"- [{item.record.cell_id}]({ctx.cite(item)}): {item.get('connection')} "
                          f"{item.get('operator')} L={item.get('layers')} D={item.get('channels')} "
-                         f"{item.get('mode')} → {item.status}")
+                         f"{item.get('mode')}" + (f" impl={item.get('model.impl')}" if item.get("model.impl") else "")
+                         + (" (estimate)" if item.record.measurements == ["estimate"] else "") + f" → {item.status}")
         lines += ["", "</details>", ""]
     return lines
 

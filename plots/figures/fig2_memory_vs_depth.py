@@ -20,4 +20,5 @@ def build(ctx: BuildContext) -> list[Artifact]:
         ctx, name=NAME, title=TITLE, paper_figure="Fig. 2", suites=("memory", "proteins"),
         select=lambda r: r.get("connection") in ("res", "rev"),
         paper_points=proteins_points(ctx.paper, ("res", "rev")),
-        run_hint="tox -e memory", claim="The paper's claim: ResGNN grows linearly with depth, RevGNN stays flat.")
+        estimate_suites=("estimate-proteins",), run_hint="tox -e memory",
+        claim="The paper's claim: ResGNN grows linearly with depth, RevGNN stays flat.")

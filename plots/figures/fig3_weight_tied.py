@@ -20,4 +20,5 @@ def build(ctx: BuildContext) -> list[Artifact]:
         ctx, name=NAME, title=TITLE, paper_figure="Fig. 3", suites=("memory", "proteins"),
         select=lambda r: r.get("connection") in ("wt-res", "wt-rev"),
         paper_points=proteins_points(ctx.paper, ("wt-res", "wt-rev")),
-        run_hint="tox -e memory", claim="The paper's claim: WT-ResGNN grows with depth, WT-RevGNN stays flat.")
+        estimate_suites=("estimate-proteins",), run_hint="tox -e memory",
+        claim="The paper's claim: WT-ResGNN grows with depth, WT-RevGNN stays flat.")

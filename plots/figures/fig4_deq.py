@@ -22,5 +22,5 @@ def build(ctx: BuildContext) -> list[Artifact]:
         select=lambda r: r.get("connection") in ("res", "deq"),
         paper_points=proteins_points(ctx.paper, ("res", "deq")),
         x_label="layers (Res) / solver iterations (DEQ)", x_metric="solver_iterations",
-        run_hint="tox -e memory",
+        estimate_suites=("estimate-proteins",), run_hint="tox -e memory",
         claim="The paper's claim: DEQ-GNN's memory does not grow with the number of solver iterations.")

@@ -28,6 +28,6 @@ def build(ctx: BuildContext) -> list[Artifact]:
     return memory_curves(
         ctx, name=NAME, title=TITLE, paper_figure="Fig. 5", suites=("products",),
         select=lambda r: r.get("connection") in ("res", "rev"), paper_points=paper_points(ctx),
-        run_hint="tox -e reproduce-products",
+        estimate_suites=("estimate-products",), run_hint="tox -e reproduce-products",
         claim="The paper's claim: mini-batches cut memory by about the number of parts; RevGNN stays flat in "
               "depth in both modes.")

@@ -4,11 +4,16 @@ For each of the paper's twelve rows: memory, parameters and test accuracy, paper
 ratio Rev/Res against the Res row of the same operator. The ratio is the comparable number: the paper's GiB come
 from a V100, ours from whatever device and graph size the profile used; a ratio taken within one profile cancels
 both. Accuracy needs training on the real ogbn-arxiv features, which only the ``full`` profile does.
+
+Beside them, each row's estimate at the paper's scale (suite ``estimate-arxiv``: the real arxiv graph, 28 layers, on
+fake tensors, see :mod:`plots.estimated`), with the authors' implementation and with ours: GiB that do compare with
+the paper's, whatever graph the exact meter could afford.
 """
 from __future__ import annotations
 
 from typing import Optional
 
+from .. import estimated
 from ..artifact import Artifact, BuildContext
 from ..measured import memory_cell, paper_cell, params_cell, pick, pick_scored, ratio_cell, score_cell
 from ..records import SourcedRecord
@@ -20,6 +25,8 @@ NAME = "table-arxiv-ablation"
 TITLE = "ogbn-arxiv operator ablation: Res vs Rev (paper Table 3)"
 SECTION = "arxiv_operator_ablation"
 RUN = "`tox -e reproduce-arxiv`"
+ESTIMATE_SUITES = ("estimate-arxiv",)
+ESTIMATED_OPERATORS = ("gcn", "sage", "gen")  # the operators suites/estimate-arxiv*.toml estimate
 
 
 def _accuracy_why(memory: Optional[SourcedRecord]) -> str:
@@ -36,13 +43,18 @@ def _graph_cell(measured: Optional[SourcedRecord]) -> Cell:
     return Cell(f"{measured.get('dataset')}" + ("" if scale in (None, 1) else f" ×{scale:g}"))
 
 
+def _no_estimate(row: dict) -> Optional[str]:
+    """Why a row has no estimate by design (suite estimate-arxiv has no GAT cells), else None."""
+    return None if row["operator"] in ESTIMATED_OPERATORS else f"not in suite estimate-arxiv ({row['operator']})"
+
+
 @register(NAME, "table", TITLE)
 def build(ctx: BuildContext) -> list[Artifact]:
     records = ctx.records.where(suites=("arxiv",), mode="full")
+    estimates = estimated.paper_scale_estimates(ctx.records, ESTIMATE_SUITES, lambda r: r.get("mode") == "full")
     table = Table(["model", "L", "D", "memory GiB (paper)", "memory GiB (measured)", "graph (measured)",
-                   "Rev/Res (paper)",
-                   "Rev/Res (measured)", "params (paper)", "params (measured)", "test acc % (paper)",
-                   "test acc % (measured)"])
+                   "Rev/Res (paper)", "Rev/Res (measured)", *estimated.HEADERS, "params (paper)",
+                   "params (measured)", "test acc % (paper)", "test acc % (measured)"])
     rows = ctx.paper.rows(SECTION)
     for row in rows:
         config = dict(operator=row["operator"], connection=row["connection"], layers=row["layers"],
@@ -64,15 +76,17 @@ def build(ctx: BuildContext) -> list[Artifact]:
             measured_ratio = ratio_cell(measured, res)
         table.add(row["model"], str(row["layers"]), str(row["channels"]), paper_cell(paper_memory),
                   memory_cell(measured, RUN), _graph_cell(measured), paper_ratio, measured_ratio,
+                  *estimated.estimate_cells(estimates, paper_memory, RUN, _no_estimate(row), **config),
                   paper_cell(ctx.paper.value(SECTION, row, "params")), params_cell(measured, RUN),
                   paper_cell(ctx.paper.value(SECTION, row, "test_acc")),
                   score_cell(pick_scored(records, **config), _accuracy_why(measured)))
     table.footnotes.append(UNVERIFIED_NOTE)
+    table.footnotes.append(estimated.NOTE)
     table.footnotes.append(
         "graph (measured): the graph each row was measured on. Rows on a part of the synthetic twin (×scale) have "
         "GiB that do not compare with the paper's whole-graph figures; their Rev/Res ratio, taken against the Res "
         "row on the same graph, does. Each suite file says why its profile uses that graph.")
     caption = (f"{TITLE}. Paper: full-batch on a V100, tag '{ctx.paper.section(SECTION)['tag']}'. "
-               f"Measured: full-batch, peak of one training step; {measured_on(table.sources)}. "
+               f"Measured and estimated: full-batch, peak of one training step; {measured_on(table.sources)}. "
                "Each measured number links to its record.")
     return [table_artifact(ctx, NAME, TITLE, caption, table)]
