@@ -67,7 +67,7 @@ ALLOWED_CELL_KEYS = "backend, channels, connection, dataset, dropout, epochs, gr
     ('measurements = ["memory"]', 'measurements = ["memory"]\nsteps = 3', "suite.steps: unknown key; allowed: "
      "description, gradient_cosine_max_layers, measurements, name, time_steps, timeout_s, warmup_steps"),
     ("layers = 3\n", "layers = 3\ntrain = { optimzer = \"adam\" }\n", "base.train.optimzer: unknown key; allowed: "
-     "deterministic, dropout, eval_every, eval_parts, eval_views, grad_clip, input_dropout, optimizer, "
+     "deterministic, dropout, eval_every, eval_parts, eval_views, foreach, grad_clip, input_dropout, optimizer, "
      "restore_best, weight_decay"),
     ("layers = 3\n", "layers = 3\ntrain = { optimizer = \"adamx\" }\n",
      "base.train.optimizer: unknown optimizer 'adamx'; allowed: adam, adamw, rmsprop, sgd"),
