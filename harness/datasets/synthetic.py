@@ -170,6 +170,20 @@ def proteins_arrays(pairs: Tensor, num_nodes: int, num_tasks: int, generator: to
     return x, edge_index, edge_attr, y
 
 
+def twin_graph(spec: TwinSpec, n: int, m: int, alpha: float, generator: torch.Generator) -> Data:
+    """A Chung-Lu graph of ``n`` nodes and ``m`` pairs (both ways, self-loops where the data set has them) with the
+    twin's features, edge features and labels."""
+    pairs = chung_lu_pairs(n, m, alpha, generator)
+    if spec.task == "multilabel":
+        x, edge_index, edge_attr, y = proteins_arrays(pairs, n, spec.num_outputs, generator)
+        return Data(x=x, edge_index=edge_index, edge_attr=edge_attr, y=y, num_nodes=n)
+    x, y = class_features(n, spec.num_features, spec.num_outputs, generator)
+    edge_index = torch.cat([pairs, pairs.flip(0)], dim=1)
+    if spec.self_loops:
+        edge_index = torch.cat([edge_index, torch.arange(n).repeat(2, 1)], dim=1)
+    return Data(x=x, edge_index=edge_index, y=y, num_nodes=n)
+
+
 def make_twin(spec: TwinSpec, scale: float = 1.0, seed: int = 0) -> GraphDataset:
     n, m = scaled(spec.num_nodes, scale), scaled(spec.num_pairs, scale)
     train, valid = scaled(spec.train_size, scale), scaled(spec.valid_size, scale)
@@ -178,16 +192,7 @@ def make_twin(spec: TwinSpec, scale: float = 1.0, seed: int = 0) -> GraphDataset
                            f"use scale >= {10 / spec.num_nodes:.2g}")
     generator = torch.Generator().manual_seed(seed)
     alpha = degree_exponent(n, m, spec.max_degree * scale)
-    pairs = chung_lu_pairs(n, m, alpha, generator)
-    if spec.task == "multilabel":
-        x, edge_index, edge_attr, y = proteins_arrays(pairs, n, spec.num_outputs, generator)
-        data = Data(x=x, edge_index=edge_index, edge_attr=edge_attr, y=y, num_nodes=n)
-    else:
-        x, y = class_features(n, spec.num_features, spec.num_outputs, generator)
-        edge_index = torch.cat([pairs, pairs.flip(0)], dim=1)
-        if spec.self_loops:
-            edge_index = torch.cat([edge_index, torch.arange(n).repeat(2, 1)], dim=1)
-        data = Data(x=x, edge_index=edge_index, y=y, num_nodes=n)
+    data = twin_graph(spec, n, m, alpha, generator)
     split = random_split(n, train, valid, generator)
     return GraphDataset(name=spec.name, data=data, split=split, num_features=spec.num_features,
                         num_outputs=spec.num_outputs, task=spec.task, metric=spec.metric, edge_dim=spec.edge_dim,
@@ -210,16 +215,7 @@ def make_part(spec: TwinSpec, scale: float, num_parts: int, generator: torch.Gen
     n_all, m_all = scaled(spec.num_nodes, scale), scaled(spec.num_pairs, scale)
     n, m = part_shape(n_all, m_all, num_parts)
     alpha = degree_exponent(n, max(m, 1), spec.max_degree * scale * n / n_all)
-    pairs = chung_lu_pairs(n, m, alpha, generator)
-    if spec.task == "multilabel":
-        x, edge_index, edge_attr, y = proteins_arrays(pairs, n, spec.num_outputs, generator)
-        part = Data(x=x, edge_index=edge_index, edge_attr=edge_attr, y=y, num_nodes=n)
-    else:
-        x, y = class_features(n, spec.num_features, spec.num_outputs, generator)
-        edge_index = torch.cat([pairs, pairs.flip(0)], dim=1)
-        if spec.self_loops:
-            edge_index = torch.cat([edge_index, torch.arange(n).repeat(2, 1)], dim=1)
-        part = Data(x=x, edge_index=edge_index, y=y, num_nodes=n)
+    part = twin_graph(spec, n, m, alpha, generator)
     part.train_mask = torch.zeros(n, dtype=torch.bool)
     part.train_mask[torch.randperm(n, generator=generator)[:round(n * spec.train_size / spec.num_nodes)]] = True
     return part
