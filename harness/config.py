@@ -165,11 +165,21 @@ class MeasurementSettings(Frozen):
     float64 plain-autograd reference. That reference keeps every activation in float64 (O(L·N·D) memory, the very
     cost a reversible network avoids), so a 1001-layer cell can measure its reconstruction without paying for it.
     None: compared at every depth.
+
+    ``threads``: torch's intra-op threads in every measurement process (None: torch's default, one per core); fixed
+    per suite so that times compare, and written in each record. ``compared_connections``, ``rounds`` and
+    ``round_budget_s`` set the ``paired-time`` measurement: the connections whose steps it times side by side (the
+    cell's own connection first, the reference), and how long it goes on: at least ``rounds`` rounds and at least
+    ``round_budget_s`` seconds, whichever ends later.
     """
 
     time_steps: PositiveInt = 5
     warmup_steps: NonNegativeInt = 1
     gradient_cosine_max_layers: Optional[PositiveInt] = None
+    threads: Optional[PositiveInt] = None
+    compared_connections: list[ConnectionName] = Field(default_factory=list)
+    rounds: PositiveInt = 15
+    round_budget_s: NonNegativeFloat = 0.0
 
 
 # --- one cell ------------------------------------------------------------------------------------------------------

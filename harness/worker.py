@@ -63,11 +63,14 @@ def execute(job: Job) -> dict[str, Any]:
 
         config = CellConfig.model_validate({k: v for k, v in job.cell.items() if k != "device"})
         device = torch.device(job.cell["device"])
+        settings = MeasurementSettings(**job.settings)
         apply_memory_budget(device, job.memory_budget_bytes)
         if device.type == "cpu" and job.measurement == "memory":
             pin_malloc_mmap_threshold()
+        if settings.threads is not None:  # fixed per suite, so that times of one suite compare
+            torch.set_num_threads(settings.threads)
         measurement = MEASUREMENTS.get(job.measurement)
-        context = CellContext(config=config, device=device, settings=MeasurementSettings(**job.settings),
+        context = CellContext(config=config, device=device, settings=settings,
                               memory_budget_bytes=job.memory_budget_bytes)
         metrics = measurement(context)
     except BaseException as exc:  # noqa: BLE001 - every failure must become a record, including SystemExit

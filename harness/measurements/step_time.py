@@ -11,6 +11,8 @@ from .registry import MEASUREMENTS, Metrics
 @MEASUREMENTS.register("time")
 def measure_time(ctx: CellContext) -> Metrics:
     """Median, min and max wall time of ``time_steps`` training steps after the warm-up steps."""
+    import torch
+
     from harness.meter import synchronize
 
     step = ctx.step
@@ -26,5 +28,6 @@ def measure_time(ctx: CellContext) -> Metrics:
     measured = {
         "step_seconds": {"median": statistics.median(seconds), "min": min(seconds), "max": max(seconds)},
         "peak_rss_bytes": peak_rss_bytes(),
+        "threads": torch.get_num_threads(),
     }
     return merge_metrics(measured, ctx.model_metrics())
