@@ -34,6 +34,39 @@ class StepSeconds(BaseModel):
     max: float
 
 
+class PairedRatio(BaseModel):
+    """One pair of a paired timing: the per-round ratio numerator/denominator, beside its ideal."""
+
+    model_config = ConfigDict(extra="forbid")
+    numerator: str
+    denominator: str
+    median: float  # median over rounds of (numerator's step) / (denominator's step, same round)
+    low: float  # the bootstrap interval of that median (confidence_level)
+    high: float
+    ideal: float  # median over rounds of the cost model's ratio, from the reference's F, F_nograd and B
+    ideal_formula: str  # e.g. "(F0 + F + B) / (F + B)"
+    over_ideal_median: float  # median over rounds of ratio / ideal, and its bootstrap interval
+    over_ideal_low: float
+    over_ideal_high: float
+
+
+class PairedTiming(BaseModel):
+    """The ``paired-time`` measurement: every compared model's step in each round, in one process."""
+
+    model_config = ConfigDict(extra="forbid")
+    connections: list[str]  # the reference first
+    rounds: int
+    threads: int
+    confidence_level: float
+    order_seed: int
+    step_seconds: dict[str, list[float]]  # connection -> one full training step per round
+    reference_forward_seconds: list[float]  # F: the reference's forward (with the loss) inside its step
+    reference_backward_seconds: list[float]  # B
+    reference_forward_nograd_seconds: list[float]  # F0: the same forward under torch.no_grad()
+    step_cost: dict[str, list[int]]  # connection -> [no-grad forwards, forwards, backwards] of one step
+    ratios: list[PairedRatio]
+
+
 class Metrics(BaseModel):
     """The harness's metrics, typed; anything else (``model.extra_metrics()``) is kept as a JSON value."""
 
@@ -53,6 +86,7 @@ class Metrics(BaseModel):
     estimated_activation_bytes: Optional[int] = None
     estimated_param_state_bytes: Optional[int] = None
     step_seconds: Optional[StepSeconds] = None
+    paired_time: Optional[PairedTiming] = None
     epoch_loss: Optional[list[float]] = None
     best_valid: Optional[float] = None
     test_at_best_valid: Optional[float] = None

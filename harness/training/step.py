@@ -11,6 +11,7 @@ with a ``part_sampler`` (a twin at the paper's scale, never held whole) draws ea
 """
 from __future__ import annotations
 
+import time
 from typing import Iterator, Optional
 
 import torch
@@ -72,21 +73,65 @@ class TrainStep:
             nodes = next(self._parts)
         return part_subgraph(self.graph, nodes).to(self.device)
 
-    def __call__(self) -> float:
+    def __call__(self, phases: Optional[dict[str, float]] = None) -> float:
+        """One step; with ``phases``, its wall seconds are written there: ``forward`` (with the loss),
+        ``backward`` and ``step`` (clipping and the update), the device synchronised at each boundary."""
         cfg = self.cfg
+        clock = _PhaseClock(self.device, phases)
         with deterministic_algorithms(cfg.deterministic):
             batch = self.next_batch()
             self.model.train()
             self.optimizer.zero_grad(set_to_none=True)
+            clock.start()
             with record_function(FORWARD_MARKER):
                 x = F.dropout(batch.x, p=cfg.input_dropout, training=True) if cfg.input_dropout else batch.x
                 logits = self.model(x, batch.edge_index, batch.get("edge_attr"))
             loss = node_loss(self.task, logits[batch.train_mask], batch.y[batch.train_mask])
+            clock.lap("forward")
             loss.backward()
+            clock.lap("backward")
             if cfg.grad_clip is not None:
                 nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             self.optimizer.step()
+            clock.lap("step")
             return float(loss.detach())
+
+    @torch.no_grad()
+    def forward_without_grad(self) -> float:
+        """The forward pass and loss of a step under ``torch.no_grad()`` (no update): F in the cost of a
+        reversible step, which runs its forward this way. Returns its wall seconds, the device synchronised."""
+        clock = _PhaseClock(self.device, {})
+        with deterministic_algorithms(self.cfg.deterministic):
+            batch = self.next_batch()
+            self.model.train()  # dropout and norms as in a training step
+            clock.start()
+            logits = self.model(batch.x, batch.edge_index, batch.get("edge_attr"))
+            node_loss(self.task, logits[batch.train_mask], batch.y[batch.train_mask])
+            return clock.lap("forward")
+
+
+class _PhaseClock:
+    """Wall seconds between synchronised points; does nothing (no synchronisation either) without a dict."""
+
+    def __init__(self, device: torch.device, phases: Optional[dict[str, float]]) -> None:
+        self.device, self.phases, self.last = device, phases, 0.0
+
+    def start(self) -> None:
+        if self.phases is not None:
+            self.last = self._now()
+
+    def lap(self, name: str) -> float:
+        if self.phases is None:
+            return 0.0
+        now = self._now()
+        self.phases[name] = now - self.last
+        self.last = now
+        return self.phases[name]
+
+    def _now(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
 
 
 def build_train_step(model: nn.Module, ds: GraphDataset, cfg: TrainConfig, device: torch.device | str,
