@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .connections import BlockFactory, ReportsMetrics, ReversibleConnection, build_connection
+from .connections.base import DeclaresStepCost, StepCost
 from .dropout import shared_dropout_mask
 from .operators import get_operator
 from .operators.base import Operator
@@ -114,6 +115,11 @@ class DeepGNN(nn.Module):
         h = self.blocks(h, graph, edges, shared_dropout_mask(h, self.dropout, self.training))
         h = F.dropout(self.out_norm(h).relu(), p=self.dropout, training=self.training)
         return self.head(h, graph)
+
+    def step_cost(self) -> Optional[StepCost]:
+        """The passes one training step makes (:class:`~models.connections.base.StepCost`); None for a connection
+        that declares none (``deq``, whose cost is its solver's iteration count)."""
+        return self.blocks.step_cost() if isinstance(self.blocks, DeclaresStepCost) else None
 
     def extra_metrics(self) -> dict[str, float]:
         """Per-forward statistics of the connection (DEQ: solver iterations and residual); empty otherwise."""

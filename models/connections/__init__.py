@@ -10,7 +10,7 @@ from typing import Any
 from torch import nn
 
 from ..registry import Registry
-from .base import BlockFactory, ReportsMetrics, ReversibleConnection
+from .base import BlockFactory, DeclaresStepCost, ReportsMetrics, ReversibleConnection, StepCost
 from .baselines import DGLGroupRevResStack, PyGGroupAddRevStack
 from .deq import DEQStack
 from .residual import ResidualStack
@@ -45,4 +45,5 @@ def build_connection(name: str, layers: int, channels: int, factory: BlockFactor
     return cls(layers, channels, factory, **{k: v for k, v in options.items() if k in accepted})
 
 
-__all__ = ["CONNECTIONS", "BlockFactory", "ReportsMetrics", "ReversibleConnection", "build_connection"]
+__all__ = ["CONNECTIONS", "BlockFactory", "DeclaresStepCost", "ReportsMetrics", "ReversibleConnection", "StepCost",
+           "build_connection"]

@@ -26,7 +26,12 @@ from typing import Any, Optional
 
 from torch import Tensor, nn
 
-from .base import BlockFactory, group_channels
+from .base import STORED_ACTIVATIONS, BlockFactory, StepCost, group_channels
+
+
+#: Both wrappers' step: the forward without autograd, then in the backward an inversion without autograd and the
+#: forward again with it.
+INVERT_THEN_FORWARD = StepCost(no_grad_forwards=2)
 
 
 def _reject_edge_features(kind: str, factory: BlockFactory) -> None:
@@ -82,6 +87,9 @@ class PyGGroupAddRevStack(nn.Module):
             for _ in range(layers))
         self.memory_efficient = memory_efficient
 
+    def step_cost(self) -> StepCost:
+        return INVERT_THEN_FORWARD if self.memory_efficient else STORED_ACTIVATIONS
+
     def forward(self, x: Tensor, graph: Any, edge_attr: Optional[Tensor] = None,
                 dropout_mask: Optional[Tensor] = None) -> Tensor:
         if edge_attr is not None:
@@ -117,6 +125,9 @@ class DGLGroupRevResStack(nn.Module):
             for i in range(1, groups):
                 layer.gnn_modules[i] = DGLGroupBlock(factory.block(per_group))
             self.layers.append(layer)
+
+    def step_cost(self) -> StepCost:
+        return INVERT_THEN_FORWARD
 
     def forward(self, x: Tensor, graph: Any, edge_attr: Optional[Tensor] = None,
                 dropout_mask: Optional[Tensor] = None) -> Tensor:

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from torch import Tensor, nn
 
-from .base import BlockFactory
+from .base import STORED_ACTIVATIONS, BlockFactory, StepCost
 
 
 class ResidualStack(nn.Module):
@@ -20,6 +20,11 @@ class ResidualStack(nn.Module):
         self.blocks = nn.ModuleList(factory.block(channels) for _ in range(layers))
         for index in factory.operator.checkpointed_blocks(layers):
             self.blocks[index].checkpoint_conv = True
+        self.checkpointed = bool(factory.operator.checkpointed_blocks(layers))
+
+    def step_cost(self) -> StepCost:
+        # checkpointed convolutions run twice, once without autograd: F0 + F + B at most (a share of the blocks)
+        return StepCost(no_grad_forwards=1) if self.checkpointed else STORED_ACTIVATIONS
 
     def forward(self, x: Tensor, graph: Any, edge_attr: Optional[Tensor] = None,
                 dropout_mask: Optional[Tensor] = None) -> Tensor:

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Optional
 
 from torch import Tensor, nn
 
-from .base import BlockFactory, group_channels
+from .base import STORED_ACTIVATIONS, BlockFactory, StepCost, group_channels
 from .reversible import GroupedReversibleLayer
 
 
@@ -33,6 +33,9 @@ class ReversibleStack(nn.Module):
 
     def reversible_layers(self) -> list[GroupedReversibleLayer]:
         return list(self.layers)
+
+    def step_cost(self) -> StepCost:
+        return StepCost(no_grad_forwards=1) if self.memory_efficient else STORED_ACTIVATIONS
 
     def forward(self, x: Tensor, graph: Any, edge_attr: Optional[Tensor] = None,
                 dropout_mask: Optional[Tensor] = None) -> Tensor:

@@ -174,7 +174,10 @@ class ReversibleFunction(torch.autograd.Function):
             grad_ys[i - 1] = grad_ys[i - 1] + recompute(i, ys[i - 1])
         grad_y0 = recompute(0, sum(xs[1:]))
         grad_xs[0] = grad_ys[0]
-        grad_x = torch.cat([g if i == 0 else g + grad_y0 for i, g in enumerate(grad_xs)], dim=-1)
+        # written group by group into one buffer: no [N, D/C] temporaries and no cat (a copy of [N, D] per layer)
+        grad_x = torch.empty_like(y)
+        for i, (part, g) in enumerate(zip(layer._chunks(grad_x), grad_xs)):
+            part.copy_(g) if i == 0 else torch.add(g, grad_y0, out=part)
 
         ctx.output = ctx.input = None  # this layer's activations are no longer needed
         grads_params = tuple(param_grads.get(p) for p in ctx.params)

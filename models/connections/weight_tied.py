@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from torch import Tensor, nn
 
-from .base import BlockFactory, group_channels
+from .base import STORED_ACTIVATIONS, BlockFactory, StepCost, group_channels
 from .reversible import GroupedReversibleLayer
 from .rev import run_reversible
 
@@ -21,6 +21,9 @@ class WeightTiedResidualStack(nn.Module):
         super().__init__()
         self.depth = layers
         self.block = factory.block(channels)
+
+    def step_cost(self) -> StepCost:
+        return STORED_ACTIVATIONS
 
     def forward(self, x: Tensor, graph: Any, edge_attr: Optional[Tensor] = None,
                 dropout_mask: Optional[Tensor] = None) -> Tensor:
@@ -40,6 +43,9 @@ class WeightTiedReversibleStack(nn.Module):
 
     def reversible_layers(self) -> list[GroupedReversibleLayer]:
         return [self.layer] * self.depth
+
+    def step_cost(self) -> StepCost:
+        return StepCost(no_grad_forwards=1) if self.memory_efficient else STORED_ACTIVATIONS
 
     def forward(self, x: Tensor, graph: Any, edge_attr: Optional[Tensor] = None,
                 dropout_mask: Optional[Tensor] = None) -> Tensor:
