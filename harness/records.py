@@ -43,11 +43,13 @@ class PairedRatio(BaseModel):
     median: float  # median over rounds of (numerator's step) / (denominator's step, same round)
     low: float  # the bootstrap interval of that median (confidence_level)
     high: float
-    ideal: float  # median over rounds of the cost model's ratio, from the reference's F, F_nograd and B
-    ideal_formula: str  # e.g. "(F0 + F + B) / (F + B)"
-    over_ideal_median: float  # median over rounds of ratio / ideal, and its bootstrap interval
-    over_ideal_low: float
-    over_ideal_high: float
+    # the cost model's ratio, median over rounds, from the reference's F0, F, B and U of each round; None where a
+    # compared connection declares no step cost (deq)
+    ideal: Optional[float] = None
+    ideal_formula: Optional[str] = None  # e.g. "(F0 + F + B + U) / (F + B + U)"
+    over_ideal_median: Optional[float] = None  # median over rounds of ratio / ideal, and its bootstrap interval
+    over_ideal_low: Optional[float] = None
+    over_ideal_high: Optional[float] = None
 
 
 class PairedTiming(BaseModel):
@@ -63,7 +65,8 @@ class PairedTiming(BaseModel):
     reference_forward_seconds: list[float]  # F: the reference's forward (with the loss) inside its step
     reference_backward_seconds: list[float]  # B
     reference_forward_nograd_seconds: list[float]  # F0: the same forward under torch.no_grad()
-    step_cost: dict[str, list[int]]  # connection -> [no-grad forwards, forwards, backwards] of one step
+    reference_update_seconds: list[float]  # U: the rest of the reference's step (zero_grad, clipping, update)
+    step_cost: dict[str, Optional[list[int]]]  # connection -> [no-grad forwards, forwards, backwards] of one step
     ratios: list[PairedRatio]
 
 
