@@ -42,7 +42,7 @@ from .worker import Job, ready, run_in_child
 #: Imported once by the fork server, so that every cell process starts with them loaded.
 PRELOAD = ["torch", "torch_geometric", "models", "harness.datasets", "harness.training", "harness.measurements"]
 #: Measurements whose numbers are times: their cells must not share the machine with other cells (``jobs = 1``).
-TIMED_MEASUREMENTS = {"time", "train"}
+TIMED_MEASUREMENTS = {"time", "paired-time", "train"}
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,14 @@ def cell_line(record: Record, label: str) -> str:
     measured, estimated = record.metrics.peak_allocated_bytes, record.metrics.estimated_peak_bytes
     peak = (f"estimated peak {format_bytes(estimated)}" if measured is None and estimated is not None
             else f"peak {format_bytes(measured)}")
-    text = f"{record.status:<7} {label}  {peak}  step {format_seconds(step)}  [{record.seconds:.1f} s]"
+    timing = f"step {format_seconds(step)}"
+    paired = record.metrics.paired_time
+    if paired is not None and paired.ratios:  # the first pair: the subject over the reference
+        first = paired.ratios[0]
+        timing = (f"{first.numerator}/{first.denominator} {first.median:.3f} [{first.low:.3f}, {first.high:.3f}]"
+                  + (f" (ideal {first.ideal:.3f})" if first.ideal is not None else ""))
+        peak = f"{paired.rounds} rounds"
+    text = f"{record.status:<7} {label}  {peak}  {timing}  [{record.seconds:.1f} s]"
     return text + (f"  {record.error}" if record.error else "")
 
 

@@ -118,14 +118,23 @@ def test_fidelity_suite_expands_to_rev_and_wt_rev_at_every_depth(profile: str, d
         assert cell.config["layers"] <= cap or cell.config["layers"] == 1001  # … the 1001-layer reference never
 
 
-@pytest.mark.parametrize("profile, depths", [("smoke", {2, 8}), ("cpu", {28, 112}), ("full", {28, 112})])
-def test_overhead_suite_expands_to_operators_connections_and_depths(profile: str, depths: set) -> None:
-    suite = load_suite(SUITES / "overhead.toml", profile)
-    expanded = expand(suite, "cpu")
-    assert set(suite.measurements) == {"memory", "time"}  # both, in one run, so the ratios are fair
-    assert len(expanded) == 18
-    assert {(c.config["operator"], c.config["connection"], c.config["layers"]) for c in expanded} == \
-        {(o, c, layers) for o in ("gcn", "sage", "gen") for c in ("res", "rev", "rev-pyg") for layers in depths}
-    assert {(c.config["dataset"], c.config["mode"]) for c in expanded} == {("synthetic-arxiv", "full")}
+@pytest.mark.parametrize("profile, depths, graphs", [
+    ("smoke", {2, 8}, 1), ("cpu", {28, 112}, 2), ("full", {28, 112}, 2)])
+def test_overhead_suites_expand_to_operators_connections_depths_and_graphs(profile: str, depths: set,
+                                                                           graphs: int) -> None:
+    memory = load_suite(SUITES / "overhead.toml", profile)
+    paired = load_suite(SUITES / "overhead-paired.toml", profile)
+    assert memory.measurements == ("memory",) and paired.measurements == ("paired-time",)
+    assert paired.settings.compared_connections == ["res", "rev", "rev-pyg"]
+    memory_cells, paired_cells = expand(memory, "cpu"), expand(paired, "cpu")
+    # the paired cell is the reference (res); rev and rev-pyg are timed beside it, each with its memory cell
+    assert {c.config["connection"] for c in paired_cells} == {"res"}
+    key = ("operator", "layers", "dataset", "scale", "channels", "groups", "mode")
+    assert {tuple(c.config[k] for k in key) for c in memory_cells} == \
+        {tuple(c.config[k] for k in key) for c in paired_cells}
+    assert {(c.config["connection"], c.config["layers"]) for c in memory_cells} == \
+        {(c, layers) for c in ("res", "rev", "rev-pyg") for layers in depths}
+    assert len({(c.config["dataset"], c.config["scale"]) for c in paired_cells}) == graphs
     if profile != "smoke":
-        assert {c.config["channels"] for c in expanded} == {128}
+        assert {c.config["channels"] for c in paired_cells} == {128}
+        assert paired.settings.rounds >= 15
