@@ -1,8 +1,9 @@
 """``python -m harness {run,list,show,compare}``.
 
 Every expected failure (a bad suite, a bad size, a missing folder, no CUDA) is one line on stderr and exit status 2;
-``compare`` exits 1 on a regression; ``run`` exits 1 when a cell ended in ``error`` (OOM and timeout points are
-results, not failures).
+``compare`` exits 1 on a regression and whenever it cannot vouch for NEW (nothing compared, fewer values than BASE
+holds, a metric no record has, a tolerance that is not a finite number >= 0); ``run`` exits 1 when a cell ended in
+``error`` (OOM and timeout points are results, not failures).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .records import RecordError, cell_value, load_records
+from .records import Record, RecordError, cell_value, load_records
 from .spec import SpecError, load_suite
 from .units import parse_size
 
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("show", help="a table of the records in a results folder")
     show.add_argument("folder", type=Path)
+    show.add_argument("--skip-invalid", action="store_true", help=SKIP_INVALID_HELP)
 
     compare = commands.add_parser("compare", help="exit 1 if NEW is worse than BASE beyond the tolerance")
     compare.add_argument("base", type=Path)
@@ -59,7 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--metric", action="append", help="dotted metric name, repeatable "
                          "(default: peak_allocated_bytes)")
     compare.add_argument("--tolerance", type=float, default=0.02, help="allowed relative change (default: 0.02)")
+    compare.add_argument("--skip-invalid", action="store_true", help=SKIP_INVALID_HELP)
     return parser
+
+
+SKIP_INVALID_HELP = "skip record files that do not validate, with a warning line each (default: stop at the first)"
+
+
+def load_folder(folder: Path, skip_invalid: bool) -> dict[str, Record]:
+    """The records of ``folder``; with ``skip_invalid`` the invalid files are left out, each named on stderr."""
+    skipped: list[str] = []
+    records = load_records(folder, strict=not skip_invalid, skipped=skipped)
+    for reason in skipped:
+        print(f"warning: skipped {reason}", file=sys.stderr)
+    if skipped:
+        print(f"warning: {folder}: {len(skipped)} invalid file(s) skipped", file=sys.stderr)
+    return records
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,7 +145,7 @@ def command_list(args: argparse.Namespace) -> int:
 def command_show(args: argparse.Namespace) -> int:
     from .show import show_table, status_counts
 
-    records = list(load_records(args.folder).values())
+    records = list(load_folder(args.folder, args.skip_invalid).values())
     if not records:
         raise UsageError(f"{args.folder}: no records")
     print(show_table(records))
@@ -137,17 +154,25 @@ def command_show(args: argparse.Namespace) -> int:
 
 
 def command_compare(args: argparse.Namespace) -> int:
-    from .compare import comparison_table, compare_dirs, summary_line
+    from .compare import GateError, check_tolerance, comparison_table, compare_records, coverage_problem, summary_line
 
-    if args.tolerance < 0:
-        raise UsageError("--tolerance must be >= 0")
     metrics = args.metric or ["peak_allocated_bytes"]
     try:
-        rows = compare_dirs(args.base, args.new, metrics, args.tolerance)
+        check_tolerance(args.tolerance)
+        base = load_folder(args.base, args.skip_invalid)
+        new = load_folder(args.new, args.skip_invalid)
+        rows = compare_records(base, new, metrics, args.tolerance)
+        problem = coverage_problem(base, rows, metrics)
+    except GateError as exc:  # the gate cannot vouch for NEW: a failed gate (1), not a usage error
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:
         if isinstance(exc, (RecordError, SpecError)):
             raise
         raise UsageError(str(exc)) from None
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     print(comparison_table(rows))
     print(summary_line(rows, args.tolerance))
     return 1 if any(row.is_regression for row in rows) else 0

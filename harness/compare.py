@@ -4,6 +4,11 @@ Cells are matched by configuration (the record's cell id), whatever suite or pro
 the ratio new/base is checked against the tolerance in the direction that is worse (more bytes or seconds; a lower
 validation or test score). A cell that was ``ok`` in the base and is missing or failed in the new run also counts
 as a regression: the gate cannot vouch for what it did not measure. Cells only in the new run are listed, not judged.
+
+The gate never passes on nothing (:func:`coverage_problem`): it fails when it compared no value, when it compared
+fewer values of a metric than BASE has ``ok`` cells holding that metric (NEW lacks the metric in some cell), and when
+no record of BASE holds a metric at all (a typo in ``--metric`` or a wrong BASE path). A tolerance must be a finite
+number >= 0 (:func:`check_tolerance`): ``nan`` compares false with everything and would pass every ratio.
 """
 from __future__ import annotations
 
@@ -52,6 +57,38 @@ def compare_records(base: dict[str, Record], new: dict[str, Record], metrics: Se
 
 def compare_dirs(base_dir: Path, new_dir: Path, metrics: Sequence[str], tolerance: float) -> list[Row]:
     return compare_records(load_records(base_dir), load_records(new_dir), metrics, tolerance)
+
+
+class GateError(ValueError):
+    """The comparison cannot vouch for NEW (nothing or too little compared, a bad tolerance): one line, exit 1."""
+
+
+def check_tolerance(tolerance: float) -> float:
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        raise GateError(f"--tolerance must be a finite number >= 0, got {tolerance!r}")
+    return tolerance
+
+
+def coverage_problem(base: dict[str, Record], rows: Sequence[Row], metrics: Sequence[str]) -> str | None:
+    """Why ``rows`` cannot vouch for NEW, or None: every metric must have been compared in every ``ok`` cell of
+    BASE that holds it, and BASE must hold every metric somewhere."""
+    if not base:
+        return "BASE has no records: nothing to compare against"
+    for metric in metrics:
+        expected = {cell_id for cell_id, record in base.items()
+                    if record.status == "ok" and _number(record, metric) is not None}
+        if not expected:
+            return f"no ok record in BASE has the metric {metric!r}: nothing to compare (a misspelled --metric?)"
+        compared = {row.cell_id for row in rows if row.metric == metric and row.ratio is not None}
+        judged = {row.cell_id for row in rows if row.metric == metric and row.is_regression}
+        unvouched = sorted(expected - compared - judged)
+        if unvouched:
+            return (f"compared {len(expected & compared)} of the {len(expected)} values of {metric!r} that BASE has: "
+                    f"NEW lacks it in cell(s) {', '.join(cell_id[:8] for cell_id in unvouched[:5])}"
+                    + (" …" if len(unvouched) > 5 else ""))
+    if not any(row.ratio is not None for row in rows):
+        return "0 values compared"
+    return None
 
 
 def _judge(cell_id: str, base: Record | None, new: Record | None, metric: str, tolerance: float) -> Row:

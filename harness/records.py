@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -211,9 +212,20 @@ def write_record(folder: Path, record: Record) -> Path:
     return target
 
 
+#: A record is a few KiB (a paired timing some hundred); anything far larger is not one, and is not read whole.
+RECORD_MAX_BYTES = 64 * 1024**2
+
+
 def read_record(path: Path) -> Record:
     try:
-        return Record.model_validate_json(Path(path).read_bytes())
+        # stat before open: opening a FIFO or a device named *.json would block or never end
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise RecordError(f"{path}: not a regular file")
+        with open(path, "rb") as handle:
+            data = handle.read(RECORD_MAX_BYTES + 1)
+        if len(data) > RECORD_MAX_BYTES:
+            raise RecordError(f"{path}: larger than {RECORD_MAX_BYTES // 1024**2} MiB: not a record")
+        return Record.model_validate_json(data)
     except OSError as exc:
         raise RecordError(f"{path}: cannot read: {exc.strerror}") from None
     except ValidationError as exc:
@@ -227,8 +239,9 @@ def record_files(folder: Path) -> list[Path]:
     return sorted(path for path in Path(folder).glob("*.json") if not path.name.startswith("."))
 
 
-def load_records(folder: Path, strict: bool = True) -> dict[str, Record]:
-    """All records of ``folder`` by cell id. ``strict=False`` skips invalid files instead of raising."""
+def load_records(folder: Path, strict: bool = True, skipped: Optional[list[str]] = None) -> dict[str, Record]:
+    """All records of ``folder`` by cell id. ``strict=False`` skips invalid files instead of raising, appending the
+    one-line reason of each to ``skipped`` (when given) so that the caller can say what it left out."""
     folder = Path(folder)
     if not folder.is_dir():
         raise RecordError(f"{folder}: no such results folder")
@@ -236,9 +249,11 @@ def load_records(folder: Path, strict: bool = True) -> dict[str, Record]:
     for path in record_files(folder):
         try:
             record = read_record(path)
-        except RecordError:
+        except RecordError as exc:
             if strict:
                 raise
+            if skipped is not None:
+                skipped.append(str(exc))
             continue
         records[record.cell_id] = record
     return records

@@ -41,7 +41,7 @@ def copy_with(base: Path, folder: Path, **changes) -> Path:
 
 def cli(*args: object) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "harness", "compare", *map(str, args)], cwd=REPOSITORY,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 
 def test_identical_copy_passes(base, tmp_path):
@@ -110,3 +110,50 @@ def test_bad_input_is_one_line(base, tmp_path):
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "no such results folder" in done.stderr
     done = cli(base, base, "--metric", "step_seconds")
     assert done.returncode == 2 and "not a number" in done.stderr and "Traceback" not in done.stderr
+
+
+def one_line_failure(done: subprocess.CompletedProcess, *words: str) -> None:
+    """The gate failed (exit 1) with one line on stderr holding ``words``, nothing on stdout, no traceback."""
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout == "" and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert all(word in done.stderr for word in words), done.stderr
+
+
+def test_empty_base_fails_the_gate(base, tmp_path):
+    (tmp_path / "empty").mkdir()
+    one_line_failure(cli(tmp_path / "empty", base), "BASE has no records")
+
+
+def test_metric_no_record_has_fails_the_gate(base, tmp_path):
+    new = copy_with(base, tmp_path / "new")
+    one_line_failure(cli(base, new, "--metric", "peak_alocated_bytes"), "'peak_alocated_bytes'", "misspelled")
+    # one good metric does not cover for a misspelled one
+    one_line_failure(cli(base, new, "--metric", "peak_allocated_bytes", "--metric", "activation_byte"),
+                     "'activation_byte'")
+
+
+@pytest.mark.parametrize("tolerance", ["nan", "inf", "-0.01", "-inf"])
+def test_tolerance_must_be_finite_and_non_negative(base, tmp_path, tolerance):
+    new = copy_with(base, tmp_path / "new", rev300={"peak_allocated_bytes": 100 * MIB})  # a 10x regression
+    one_line_failure(cli(base, new, f"--tolerance={tolerance}"), "--tolerance", "finite")
+
+
+def test_new_lacking_the_metric_in_an_ok_cell_fails_the_gate(base, tmp_path):
+    new = copy_with(base, tmp_path / "new")
+    victim = read_record(sorted(new.glob("*.json"))[2])
+    metrics = type(victim.metrics).model_validate({**victim.metrics.model_dump(), "peak_allocated_bytes": None})
+    write_record(new, victim.model_copy(update={"metrics": metrics}))
+    rows = compare_dirs(base, new, ["peak_allocated_bytes"], 0.02)
+    assert not any(row.is_regression for row in rows)  # the verdicts alone would pass: coverage must not
+    one_line_failure(cli(base, new), "compared 5 of the 6 values", victim.cell_id[:8])
+
+
+def test_invalid_file_stops_compare_unless_skipped(base, tmp_path):
+    new = copy_with(base, tmp_path / "new")
+    (new / "corrupt.json").write_text('{"schema_version": 1, "suite": ')
+    done = cli(base, new)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "corrupt.json" in done.stderr, done.stderr
+    done = cli(base, new, "--skip-invalid")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "warning: skipped" in done.stderr and "corrupt.json" in done.stderr and "1 invalid file(s)" in done.stderr
+    assert "no regression beyond 2.0% in 6 compared values" in done.stdout
