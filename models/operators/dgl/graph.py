@@ -1,4 +1,8 @@
-"""``edge_index`` → ``DGLGraph``, and the per-forward edge-dropout view used by the RevGAT convolution."""
+"""``edge_index`` → ``DGLGraph``, and the per-forward edge-dropout view used by the RevGAT convolution.
+
+:data:`EDGE_WEIGHT` names the per-edge weight a sampler may put on a block (``block.edata``): an operator that
+declares ``aggregates_on_blocks`` multiplies each message by it (importance weights, control-variate terms).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,6 +11,9 @@ from typing import Optional
 import dgl
 import torch
 from torch import Tensor
+
+#: ``block.edata`` key of the weight each message is multiplied by (set by the samplers in harness.training.sampling)
+EDGE_WEIGHT = "sampling_weight"
 
 
 def to_dgl_graph(edge_index: Tensor, num_nodes: int, self_loops: bool = False) -> dgl.DGLGraph:
