@@ -87,7 +87,7 @@ def drawn(report, name: str):
 
 
 def test_overhead_figure_is_drawn_per_profile_with_every_connection(report) -> None:
-    figure = drawn(report, "fig6-overhead-time__cpu-cpu")
+    figure = drawn(report, "fig6-overhead-time-unpaired__cpu-cpu")
     assert sorted(path.suffix for path in figure.files) == [".pdf", ".png"]
     assert all(path.stat().st_size > 1000 for path in figure.files)
     assert {item.get("connection") for item in figure.sources} == {"res", "rev", "rev-pyg"}
@@ -96,9 +96,9 @@ def test_overhead_figure_is_drawn_per_profile_with_every_connection(report) -> N
 def test_each_backend_gets_its_own_table_and_figure_with_its_wrappers(report) -> None:
     """The DGL environment's records are never divided by the PyG environment's (another torch, another backend);
     their table adds DGL's GroupRevRes and its two targets, which the PyG table (no rev-dgl) leaves out."""
-    figure = drawn(report, "fig6-overhead-time__cpu-cpu-dgl")
+    figure = drawn(report, "fig6-overhead-time-unpaired__cpu-cpu-dgl")
     assert {item.get("connection") for item in figure.sources} == {"res", "rev", "rev-pyg", "rev-dgl"}
-    assert "rev/rev-dgl time 0.71 (≤ 0.8: met), rev/rev-dgl memory 0.95 (≤ 1: met)" in figure.caption
+    assert "rev/rev-dgl time (unpaired) 0.71 (≤ 0.8: met), rev/rev-dgl memory 0.95 (≤ 1: met)" in figure.caption
     table = (report.out / "tables" / "table-overhead__cpu-cpu-dgl.md").read_text()
     row = next(line for line in table.splitlines() if line.startswith("| GCN | 28 | 128 |"))
     cells = [re.sub(r"\]\(.*\)", "]", cell.strip()) for cell in row.strip("|").split("|")]
@@ -108,12 +108,12 @@ def test_each_backend_gets_its_own_table_and_figure_with_its_wrappers(report) ->
 
 
 def test_overhead_figure_caption_states_the_ratios_against_the_targets(report) -> None:
-    caption = drawn(report, "fig6-overhead-time__cpu-cpu").caption
-    assert "GCN L=28: rev/rev-pyg time 0.73 (≤ 0.8: met), rev/rev-pyg memory 0.91 (≤ 1: met), " \
-           "rev/res time 1.10 (≤ 1.2: met)" in caption
-    assert "GCN L=112: rev/rev-pyg time 0.91 (≤ 0.8: missed), rev/rev-pyg memory 1.04 (≤ 1: missed), " \
-           "rev/res time 1.25 (≤ 1.2: missed)" in caption
-    assert caption.index("GCN L=112") < caption.index("GEN L=28: rev/rev-pyg time 0.73")  # the paper's order
+    caption = drawn(report, "fig6-overhead-time-unpaired__cpu-cpu").caption
+    assert "GCN L=28: rev/rev-pyg time (unpaired) 0.73 (≤ 0.8: met), rev/rev-pyg memory 0.91 (≤ 1: met), " \
+           "rev/res time (unpaired) 1.10 (≤ 1.2: met)" in caption
+    assert "GCN L=112: rev/rev-pyg time (unpaired) 0.91 (≤ 0.8: missed), rev/rev-pyg memory 1.04 (≤ 1: missed), " \
+           "rev/res time (unpaired) 1.25 (≤ 1.2: missed)" in caption
+    assert caption.index("GCN L=112") < caption.index("GEN L=28: rev/rev-pyg time (unpaired) 0.73")  # the paper's order
 
 
 def test_overhead_table_marks_each_ratio_met_or_missed_and_links_it(report) -> None:
@@ -148,7 +148,8 @@ def test_missing_records_skip_the_new_items_with_the_command_to_run(tmp_path: Pa
     write_record(results / "fidelity" / "smoke", fidelity_record("rev", 10, 3e-7, 1.0, profile="smoke"))
     built = build_report(results, tmp_path / "report")
     skipped = {artifact.name: artifact.skipped for artifact in built.skipped}
-    assert skipped["fig6-overhead-time"] == "no records of suite 'overhead'; run `tox -e overhead`"
+    assert skipped["fig6-overhead-time"] == "no records of suite 'overhead-paired'; run `tox -e overhead`"
+    assert skipped["table-overhead-paired"] == "no records of suite 'overhead-paired'; run `tox -e overhead`"
     assert skipped["table-overhead"] == "no records of suite 'overhead'; run `tox -e overhead`"
     caption = drawn(built, "fig7-fidelity__smoke-cpu").caption
     assert "RevGNN: no float32 record at 1001 layers" in caption  # drawn, and says what it lacks
@@ -182,7 +183,7 @@ def test_two_graphs_in_one_profile_are_never_divided_by_each_other(tmp_path: Pat
     small = next(line for line in table.splitlines() if line.startswith("| GCN (synthetic-arxiv ×0.02) | 28 |"))
     assert "*needs rev and rev-pyg measured ok*" in small and "1.10 met" in small
     assert "| GCN (synthetic-arxiv ×0.05) | 28 |" in table
-    assert drawn(built, "fig6-overhead-time__cpu-cpu").files  # drawn, one line per graph
+    assert drawn(built, "fig6-overhead-time-unpaired__cpu-cpu").files  # drawn, one line per graph
 
 
 def test_a_cell_whose_time_run_was_killed_keeps_its_measured_peak(tmp_path: Path) -> None:

@@ -1,11 +1,11 @@
-"""Fig. 6: time per training step against depth, res against rev against the libraries' reversible wrappers.
+"""Fig. 6: what our reversible backward costs, timed in pairs: step-time ratios against depth, beside their ideals.
 
-Not a figure of the paper: it checks what our hand-written backward buys. ``rev`` evaluates each group's block once
-in the backward pass (2F + B per layer), PyG's ``GroupAddRev`` (``rev-pyg``) and DGL's ``GroupRevRes``
-(``rev-dgl``, drawn when such records exist) twice (3F + B), ``res`` keeps its activations (F + B). One panel per
-operator, a line per connection; the point is the median of the timed steps and the error bar spans their min and
-max (``step_seconds``). Both axes are logarithmic, so a constant ratio between two connections is a constant
-vertical gap. The caption gives the measured ratios against the targets of :mod:`plots.tables.overhead`.
+Not a figure of the paper: it checks what our hand-written backward buys. Every point is the median of per-round
+ratios of two models timed in the same process and the same rounds (suite ``overhead-paired``), its bar the 95 %
+bootstrap interval; the hollow marker on a dotted line is the pair's ideal, the ratio of the two step costs on the
+reference's own F0, F, B and U: rev/res = (F0 + F + B + U)/(F + B + U) (a reversible step cannot beat it without
+storing activations), rev/rev-pyg = (F0 + F + B + U)/(2F0 + F + B + U). One panel per operator, a colour per pair,
+a marker per graph; the caption gives each verdict ("not decided" where the interval straddles the target).
 """
 from __future__ import annotations
 
@@ -15,88 +15,84 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
 from ..artifact import Artifact, BuildContext
-from ..draw import describe_setting
-from ..records import RecordSet
+from ..paired import OPERATOR_NAMES, RUN, SUITE, PairedRow, describe, paired_groups, paired_rows
 from ..registry import register
-from ..style import LINE_STYLES, MARKERS, colour, connection_name, save_figure
-from ..tables.overhead import (OPERATOR_NAMES, RUN, SUITE, comparisons, describe_ratio, group_stem,
-                               measured_groups, operator_order, present_targets)
+from ..style import MARKERS, colour, save_figure
+from ..tables.overhead import group_stem
 
 NAME = "fig6-overhead-time"
-TITLE = "Time per training step against depth: res, rev and the libraries' reversible wrappers"
-CONNECTION_ORDER = ("res", "rev", "rev-pyg", "rev-dgl")
-#: Connections sit side by side around each depth (factors on the log axis) so their error bars do not overlap.
-SPREAD = 0.06
+TITLE = "Reversible overhead timed in pairs: step-time ratio against depth, beside the ideal"
+#: Pairs side by side around each depth (factors on the log axis), so their bars do not overlap.
+SPREAD = 0.07
 
 
 @register(NAME, "figure", TITLE)
 def build(ctx: BuildContext) -> list[Artifact]:
-    groups = measured_groups(ctx.records)
+    groups = paired_groups(ctx.records)
     if not groups:
         return [Artifact.skip(NAME, TITLE, "figure", f"no records of suite '{SUITE}'; run {RUN}")]
     artifacts = []
     for (profile, device, backend), group in groups.items():
-        operators = sorted(group.values("operator"), key=operator_order)
-        figure, axes = plt.subplots(1, len(operators), figsize=(3.6 * len(operators) + 0.6, 3.8), squeeze=False,
+        rows = paired_rows(group)
+        operators = list(dict.fromkeys(row.operator for row in rows))
+        figure, axes = plt.subplots(1, len(operators), figsize=(3.8 * len(operators) + 0.6, 3.9), squeeze=False,
                                     sharey=True)
         for axis, operator in zip(axes[0], operators):
-            _draw_operator(axis, group.where(operator=operator))
+            _draw_operator(axis, [row for row in rows if row.operator == operator])
             axis.set_title(OPERATOR_NAMES.get(operator, operator))
             axis.set_xlabel("layers (L)")
-        axes[0][0].set_ylabel("time per training step (s)")
-        handles, labels = axes[0][0].get_legend_handles_labels()
-        figure.legend(handles, labels, loc="upper center", ncol=len(labels), bbox_to_anchor=(0.5, 0.0),
-                      fontsize=8, title="median of the timed steps; bars: min–max", title_fontsize=8)
+        axes[0][0].set_ylabel("step-time ratio (paired rounds)")
+        handles, labels = _legend(axes[0])
+        figure.legend(handles, labels, loc="upper center", ncol=min(len(labels), 4), bbox_to_anchor=(0.5, 0.0),
+                      fontsize=8, title="median of per-round ratios, bars: 95 % bootstrap interval; hollow, "
+                                        "dotted: the ideal", title_fontsize=8)
         figure.suptitle(f"measured: {SUITE} suite, profile {profile}, {device}, {backend} backend", fontsize=10)
         figure.tight_layout()
         stem = group_stem(NAME, profile, device, backend)
         files = save_figure(figure, ctx.figures_dir, stem)
-        artifacts.append(Artifact(name=stem, title=f"{TITLE} — {profile}/{device}, {backend} backend", kind="figure",
-                                  caption=_caption(group, profile), files=files, sources=list(group)))
+        caption = (f"{TITLE} — {profile}/{device}, {backend} backend; "
+                   f"{min(row.rounds for row in rows)}–{max(row.rounds for row in rows)} rounds per cell. "
+                   + " ".join(f"{row.operator_name} L={row.layers} ({row.graph}): {describe(row)}." for row in rows))
+        artifacts.append(Artifact(name=stem, title=f"{TITLE} — {profile}/{device}, {backend} backend",
+                                  kind="figure", caption=caption, files=files, sources=list(group)))
     return artifacts
 
 
-def _draw_operator(axis: Any, records: RecordSet) -> None:
-    """A line per (connection, width, graph); the width and graph are named only where they vary."""
-    connections = sorted(records.values("connection"), key=_connection_order)
-    settings = sorted({(item.get("channels"), str(item.get("dataset")), item.get("scale")) for item in records})
-    depths = records.values("layers")
-    for index, connection in enumerate(connections):
-        for s_index, (width, dataset, scale) in enumerate(settings):
-            timed = records.where(lambda r: r.ok and r.metric("step_seconds") is not None, connection=connection,
-                                  channels=width, dataset=dataset, scale=scale)
-            points = sorted(((item.get("layers"), item.metric("step_seconds")) for item in timed),
-                            key=lambda point: point[0])
-            if not points:
-                continue
-            shift = (1 + SPREAD) ** (index - (len(connections) - 1) / 2)
-            xs = [layers * shift for layers, _ in points]
-            medians = [seconds["median"] for _, seconds in points]
-            below = [seconds["median"] - seconds["min"] for _, seconds in points]
-            above = [seconds["max"] - seconds["median"] for _, seconds in points]
-            label = connection_name(connection)
-            if len(settings) > 1:
-                label += f", D={width}, {dataset}" + ("" if scale == 1 else f" ×{scale:g}")
-            axis.errorbar(xs, medians, yerr=[below, above], color=colour(connection), marker=MARKERS[index],
-                          linestyle=LINE_STYLES[s_index % len(LINE_STYLES)], markersize=5, capsize=3,
-                          linewidth=1.4, label=label)
+def _draw_operator(axis: Any, rows: list[PairedRow]) -> None:
+    pairs = list(dict.fromkeys(row.label for row in rows))
+    graphs = list(dict.fromkeys(row.graph for row in rows))
+    depths = sorted({row.layers for row in rows})
+    slots = [(pair, graph) for pair in pairs for graph in graphs]
+    for slot, (pair, graph) in enumerate(slots):
+        chosen = sorted((row for row in rows if row.label == pair and row.graph == graph), key=lambda r: r.layers)
+        if not chosen:
+            continue
+        shift = (1 + SPREAD) ** (slot - (len(slots) - 1) / 2)
+        xs = [row.layers * shift for row in chosen]
+        medians = [row.ratio.median for row in chosen]
+        below = [row.ratio.median - row.ratio.low for row in chosen]
+        above = [row.ratio.high - row.ratio.median for row in chosen]
+        tint = colour(chosen[0].pair.denominator)
+        marker = MARKERS[graphs.index(graph) % len(MARKERS)]
+        label = pair + (f", {graph}" if len(graphs) > 1 else "")
+        axis.errorbar(xs, medians, yerr=[below, above], color=tint, marker=marker, linestyle="-", markersize=5,
+                      capsize=3, linewidth=1.3, label=label)
+        ideal = [(x, row.pair.ideal) for x, row in zip(xs, chosen) if row.pair.ideal is not None]
+        if ideal:
+            axis.plot([x for x, _ in ideal], [value for _, value in ideal], color=tint, marker=marker,
+                      markerfacecolor="none", linestyle=":", linewidth=1.0, markersize=7)
+    axis.axhline(1.0, color="0.4", linewidth=0.8)
     axis.set_xscale("log")
-    axis.set_yscale("log")
     axis.xaxis.set_major_locator(FixedLocator(depths))  # the measured depths, not powers of ten
     axis.xaxis.set_major_formatter(ScalarFormatter())
     axis.xaxis.set_minor_locator(NullLocator())
-    axis.set_xlim(min(depths) / 1.5, max(depths) * 1.5)
+    axis.set_xlim(min(depths) / 1.6, max(depths) * 1.6)
 
 
-def _caption(group: RecordSet, profile: str) -> str:
-    targets = present_targets(group)
-    ratios = "; ".join(
-        f"{row.operator_name} L={row.layers}: " + ", ".join(describe_ratio(row, target) for target in targets)
-        for row in comparisons(group))
-    return (f"{TITLE}. Measured {describe_setting(group)}; suite `{SUITE}`, profile `{profile}`, every cell in one "
-            f"run. Targets: {', '.join(f'{t.label} ≤ {t.bound:g}' for t in targets)}. Measured ratios: {ratios}.")
-
-
-def _connection_order(connection: str) -> tuple[int, str]:
-    return (CONNECTION_ORDER.index(connection) if connection in CONNECTION_ORDER else len(CONNECTION_ORDER),
-            connection)
+def _legend(axes: Any) -> tuple[list, list]:
+    """Every panel's entries once (a panel may lack a pair another has)."""
+    seen: dict[str, Any] = {}
+    for axis in axes:
+        for handle, label in zip(*axis.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    return list(seen.values()), list(seen)

@@ -1,19 +1,16 @@
-"""The cost of our reversible backward: step time and peak memory of res, rev and the libraries' wrappers.
+"""The cost of our reversible backward, its memory side: peak memory of res, rev and the libraries' wrappers.
 
-Our ``rev`` backward evaluates each group's block once (2F + B per layer); PyG's ``GroupAddRev`` (``rev-pyg``) and
-DGL's ``GroupRevRes`` (``rev-dgl``, measured in the DGL environment) invert without gradients and then run the
-forward again with them (3F + B); a residual network (``res``) keeps its activations and pays F + B. So ``rev``
-should be clearly faster than the wrappers at no more memory, and cost a bounded extra over ``res``. The targets,
-per operator and depth:
+Our ``rev`` backward evaluates each group's block once (F0 + F + B per step); PyG's ``GroupAddRev`` (``rev-pyg``)
+and DGL's ``GroupRevRes`` (``rev-dgl``, measured in the DGL environment) invert without gradients and then run the
+forward again with them (2F0 + F + B); a residual network (``res``) keeps its activations and pays F + B. The
+memory target, per operator and depth: rev / rev-pyg and rev / rev-dgl peak memory ≤ 1.0.
 
-- rev / rev-pyg and rev / rev-dgl step time ≤ 0.8, peak memory ≤ 1.0;
-- rev / res step time ≤ 1.2 (same depth and width).
-
-They are compared, never asserted: a ratio is "met" when at or below its target. Ratios are taken within one
-(profile, device, backend) of the ``overhead`` suite, whose cells one run measures on one machine in one
-environment, so the machine and the torch version cancel.
-Time is the median of the timed steps (``step_seconds.median``), memory the allocator peak of one training step
-(``peak_allocated_bytes``), each from its own process. :func:`comparisons` is shared with Fig. 6's caption.
+Step times are the paired suite's (:mod:`.overhead_paired`, Fig. 6). Records of the ``overhead`` suite written
+before the paired timing existed also carry a ``time`` run, each connection timed in its own process at its own
+moment; they stay readable here, in columns and targets labelled "unpaired" (rev/rev-pyg ≤ 0.8, rev/res ≤ 1.2),
+shown only where such records exist. Memory is the allocator peak of one training step (``peak_allocated_bytes``),
+in its own process. Ratios are taken within one (profile, device, backend). :func:`comparisons` is shared with the
+unpaired Fig. 6's caption.
 """
 from __future__ import annotations
 
@@ -28,7 +25,7 @@ from ..style import GIB
 from ..table import Cell, Table, measured_on, table_artifact
 
 NAME = "table-overhead"
-TITLE = "Reversible overhead: step time and peak memory of res, rev and the libraries' wrappers, against the targets"
+TITLE = "Reversible overhead: peak memory of res, rev and the libraries' wrappers, against the targets"
 SUITE = "overhead"
 RUN = "`tox -e overhead`"
 CONNECTIONS = ("res", "rev", "rev-pyg", "rev-dgl")
@@ -50,7 +47,7 @@ class Target:
 
     @property
     def label(self) -> str:
-        quantity = "time" if self.metric == TIME else "memory"
+        quantity = "time (unpaired)" if self.metric == TIME else "memory"
         return f"{self.numerator}/{self.denominator} {quantity}"
 
     def verdict(self, ratio: float) -> str:
@@ -161,24 +158,29 @@ def build(ctx: BuildContext) -> list[Artifact]:
     for (profile, device, backend), group in groups.items():
         rows = comparisons(group)
         connections, targets = present_connections(group), present_targets(group)
+        timed = any(item.metric(TIME) is not None for item in group)
+        if not timed:  # memory-only records (the paired suite times these cells): no unpaired columns
+            targets = [t for t in targets if t.metric != TIME]
         per_unit, unit = _memory_unit(group)
-        table = Table(["operator", "L", "D", *(f"step s: {c}" for c in connections),
+        table = Table(["operator", "L", "D", *(f"unpaired step s: {c}" for c in connections if timed),
                        *(f"peak {unit}: {c}" for c in connections),
                        *(f"{t.label} (target ≤ {t.bound:g})" for t in targets)])
         several_graphs = len({row.graph for row in rows}) > 1
         for row in rows:
             table.add(row.operator_name + (f" ({row.graph})" if several_graphs else ""), str(row.layers),
                       str(row.channels),
-                      *(_time_cell(row.records.get(c)) for c in connections),
+                      *(_time_cell(row.records.get(c)) for c in connections if timed),
                       *(_memory_cell(row.records.get(c), per_unit) for c in connections),
                       *(_ratio_cell(row, t) for t in targets))
         ratios = [(row.ratio(t), t) for row in rows for t in targets]
         measured = [(ratio, t) for ratio, t in ratios if ratio is not None]
         met = sum(t.verdict(ratio) == "met" for ratio, t in measured)
         table.footnotes.append(
-            "step s = median wall time of the timed training steps after a warm-up step (step_seconds.median); "
-            f"peak {unit} = allocator peak of one training step (peak_allocated_bytes), measured in a separate "
-            "process. A ratio divides rev's value by the other connection's, at the same operator, depth and width, "
+            f"peak {unit} = allocator peak of one training step (peak_allocated_bytes), a process per cell. "
+            + ("unpaired step s = median wall time of the timed training steps after a warm-up step "
+               "(step_seconds.median), each connection in its own process at its own moment: on a shared machine "
+               "such ratios move with the load; the paired timing is table-overhead-paired. " if timed else "")
+            + "A ratio divides rev's value by the other connection's, at the same operator, depth and width, "
             "within this profile and device; 'met' = at or below the target.")
         name = group_stem(NAME, profile, device, backend)
         title = f"{TITLE} — {profile}/{device}, {backend} backend"
