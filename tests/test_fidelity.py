@@ -122,19 +122,23 @@ def test_fidelity_suite_expands_to_rev_and_wt_rev_at_every_depth(profile: str, d
     ("smoke", {2, 8}, 1), ("cpu", {28, 112}, 2), ("full", {28, 112}, 2)])
 def test_overhead_suites_expand_to_operators_connections_depths_and_graphs(profile: str, depths: set,
                                                                            graphs: int) -> None:
-    memory = load_suite(SUITES / "overhead.toml", profile)
-    paired = load_suite(SUITES / "overhead-paired.toml", profile)
-    assert memory.measurements == ("memory",) and paired.measurements == ("paired-time",)
-    assert paired.settings.compared_connections == ["res", "rev", "rev-pyg"]
-    memory_cells, paired_cells = expand(memory, "cpu"), expand(paired, "cpu")
-    # the paired cell is the reference (res); rev and rev-pyg are timed beside it, each with its memory cell
+    memory = [load_suite(SUITES / name, profile) for name in ("overhead.toml", "overhead-gen.toml")]
+    paired = [load_suite(SUITES / name, profile) for name in ("overhead-paired.toml", "overhead-paired-gen.toml")]
+    assert {s.measurements for s in memory} == {("memory",)} and {s.measurements for s in paired} == {("paired-time",)}
+    assert all(s.settings.compared_connections == ["res", "rev", "rev-pyg"] for s in paired)
+    memory_cells = [c for s in memory for c in expand(s, "cpu")]
+    paired_cells = [c for s in paired for c in expand(s, "cpu")]
+    # the paired cell is the reference (res); rev and rev-pyg are timed beside it, and every paired cell's three
+    # connections have a memory cell of the same configuration
     assert {c.config["connection"] for c in paired_cells} == {"res"}
-    key = ("operator", "layers", "dataset", "scale", "channels", "groups", "mode")
-    assert {tuple(c.config[k] for k in key) for c in memory_cells} == \
-        {tuple(c.config[k] for k in key) for c in paired_cells}
-    assert {(c.config["connection"], c.config["layers"]) for c in memory_cells} == \
-        {(c, layers) for c in ("res", "rev", "rev-pyg") for layers in depths}
+    key = ("operator", "layers", "dataset", "scale", "channels", "groups", "mode", "model")
+    memory_keys = {(c.config["connection"], *(str(c.config[k]) for k in key)) for c in memory_cells}
+    for cell in paired_cells:
+        for connection in ("res", "rev", "rev-pyg"):
+            assert (connection, *(str(cell.config[k]) for k in key)) in memory_keys, cell.label
+    assert {c.config["operator"] for c in paired_cells} == {"gcn", "sage", "gen"}
+    assert {c.config["layers"] for c in paired_cells} == depths
     assert len({(c.config["dataset"], c.config["scale"]) for c in paired_cells}) == graphs
     if profile != "smoke":
         assert {c.config["channels"] for c in paired_cells} == {128}
-        assert paired.settings.rounds >= 15
+        assert all(s.settings.rounds >= 15 for s in paired)
