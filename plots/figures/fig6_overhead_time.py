@@ -72,7 +72,7 @@ def _draw_operator(axis: Any, rows: list[PairedRow]) -> None:
         medians = [row.ratio.median for row in chosen]
         below = [row.ratio.median - row.ratio.low for row in chosen]
         above = [row.ratio.high - row.ratio.median for row in chosen]
-        tint = colour(chosen[0].pair.denominator)
+        tint = _pair_colour(chosen[0])
         marker = MARKERS[graphs.index(graph) % len(MARKERS)]
         label = pair + (f", {graph}" if len(graphs) > 1 else "")
         axis.errorbar(xs, medians, yerr=[below, above], color=tint, marker=marker, linestyle="-", markersize=5,
@@ -87,6 +87,13 @@ def _draw_operator(axis: Any, rows: list[PairedRow]) -> None:
     axis.xaxis.set_major_formatter(ScalarFormatter())
     axis.xaxis.set_minor_locator(NullLocator())
     axis.set_xlim(min(depths) / 1.6, max(depths) * 1.6)
+
+
+def _pair_colour(row: PairedRow) -> Any:
+    """A pair over res takes its numerator's colour; rev over a wrapper takes the wrapper's, darkened."""
+    if row.pair.denominator == "res":
+        return colour(row.pair.numerator)
+    return tuple(0.6 * channel for channel in colour(row.pair.denominator))
 
 
 def _legend(axes: Any) -> tuple[list, list]:
