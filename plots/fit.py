@@ -7,7 +7,8 @@ R² says how well one power law describes the points; for a flat series (no vari
 A measured memory is rarely a pure power law: a reversible stack also holds the adjacency and its input, which do
 not depend on D, so its log-log slope in D sits below 1 even where the part that grows is exactly linear.
 :func:`fit_offset_power_law` fits ``y ≈ offset + scale · x ** exponent`` and gives the exponent of the growing part
-alone. It is a one-parameter search (for each exponent, offset and scale are a linear least-squares problem),
+alone (:func:`fit_exponential` fits ``y ≈ a · base^x`` for growth exponential in x, GraphSAGE's R^L in L). It is a
+one-parameter search (for each exponent, offset and scale are a linear least-squares problem),
 written here because numpy has no such fit and scipy's ``curve_fit`` needs a starting point and can wander.
 """
 from __future__ import annotations
@@ -128,6 +129,34 @@ def _offset_fit_at(xs: np.ndarray, ys: np.ndarray, exponent: float) -> tuple[flo
         offset, scale = float(len(ys) / np.sum(1 / ys)), 0.0
     error = float(np.sum((1 - (offset + scale * grows) / ys) ** 2))
     return error, float(exponent), float(offset), float(scale)
+
+
+@dataclass(frozen=True)
+class ExponentialFit:
+    """``y ≈ prefactor · base ** x``, fitted by least squares of ``log y`` against ``x`` (growth like R^L in L)."""
+
+    base: float
+    prefactor: float
+    r_squared: Optional[float]  # None when the points are flat
+    points: int
+    x_min: float
+    x_max: float
+
+    def describe(self) -> str:
+        r2 = "n/a (flat)" if self.r_squared is None else f"{self.r_squared:.3f}"
+        return f"base {self.base:.2f} (R² {r2}, {self.points} points, x {self.x_min:g}–{self.x_max:g})"
+
+
+def fit_exponential(x: Sequence[float], y: Sequence[float]) -> ExponentialFit:
+    """Least-squares fit of ``log y = x · log base + log prefactor`` (positive x and y, two distinct x)."""
+    xs, ys = _checked_points(x, y, 2, "an exponential")
+    log_y = np.log(ys)
+    slope, intercept = np.polyfit(xs, log_y, 1)
+    residual = log_y - (slope * xs + intercept)
+    total = float(np.sum((log_y - log_y.mean()) ** 2))
+    r_squared = None if total <= 1e-12 * max(1.0, float(np.sum(log_y**2))) else 1.0 - float(np.sum(residual**2)) / total
+    return ExponentialFit(base=float(math.exp(slope)), prefactor=float(math.exp(intercept)), r_squared=r_squared,
+                          points=int(xs.size), x_min=float(xs.min()), x_max=float(xs.max()))
 
 
 _BIG_O = re.compile(r"^O\((.*)\)$")

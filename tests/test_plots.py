@@ -79,6 +79,16 @@ def test_fit_recovers_a_known_exponent() -> None:
     assert fit.r_squared is not None and fit.r_squared > 0.999
 
 
+def test_exponential_fit_recovers_a_known_base() -> None:
+    from plots.fit import fit_exponential
+
+    x = np.array([2, 3, 4, 5, 6], dtype=float)
+    noise = np.exp(np.random.default_rng(0).normal(0, 0.01, x.size))
+    fit = fit_exponential(x, 5.0 * 3.0**x * noise)
+    assert fit.base == pytest.approx(3.0, rel=0.02)
+    assert fit.r_squared is not None and fit.r_squared > 0.999
+
+
 def test_fit_of_a_flat_series_has_exponent_zero_and_no_r_squared() -> None:
     fit = fit_power_law([2, 4, 8], [5.0, 5.0, 5.0])
     assert fit.exponent == pytest.approx(0.0, abs=1e-12)
