@@ -4,12 +4,17 @@ A cell is one fully resolved configuration (every :class:`~harness.config.CellCo
 the device it runs on) and a stable identifier: the SHA-256 of its canonical JSON. The identifier names the record
 file, so resuming a run and comparing two runs both match cells by configuration, whatever the suite, profile or
 order they came from.
+
+A grid is refused before it is expanded when the product of its axis lengths exceeds ``max_cells``
+(:data:`MAX_CELLS` unless lifted): 200,000 cells take minutes to validate, and no one means to run that many. Each
+cell's model options are checked as it is expanded (:func:`harness.model_options.check_model`).
 """
 from __future__ import annotations
 
 import hashlib
 import itertools
 import json
+import math
 import tomllib
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -17,10 +22,13 @@ from typing import Any, Mapping, Sequence
 from pydantic import ValidationError
 
 from .config import OPTION_TABLES, CellConfig, TrainOptions
+from .model_options import check_model
 from .records import cell_value, with_cell_values
-from .spec import SpecError, Suite
+from .spec import SpecError, Suite, describe
 
 ID_LENGTH = 16
+#: Cells a suite profile may have before ``--max-cells`` must say more are meant (the largest suite has ~100).
+MAX_CELLS = 5000
 
 
 @dataclass(frozen=True)
@@ -42,9 +50,14 @@ def config_hash(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:ID_LENGTH]
 
 
-def expand(suite: Suite, device: str) -> list[Cell]:
+def expand(suite: Suite, device: str, max_cells: int = MAX_CELLS) -> list[Cell]:
     """The cartesian product of the suite's axes over its base, minus excluded and duplicate cells, in file order."""
     names = list(suite.axes)
+    size = math.prod(len(suite.axes[name]) for name in names)
+    if size > max_cells:
+        lengths = " x ".join(f"{len(suite.axes[name])} {name}" for name in names)
+        raise SpecError(f"{suite.path}: grid: {size:,} cells ({lengths}) in profile {suite.profile!r}, more than "
+                        f"{max_cells:,}; pass --max-cells {size} if that many are meant")
     cells: dict[str, Cell] = {}
     for values in itertools.product(*(suite.axes[name] for name in names)):
         raw = with_cell_values(suite.base, dict(zip(names, values)))
@@ -106,13 +119,18 @@ def _toml_value(text: str) -> Any:
 
 def _validate(suite: Suite, raw: dict[str, Any]) -> CellConfig:
     try:
-        return CellConfig.model_validate(raw)
+        config = CellConfig.model_validate(raw)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         field = ".".join(str(part) for part in error["loc"])
         if error["type"] == "missing":
             raise SpecError(f"{suite.path}: base.{field}: missing; set it in [base] or as a [grid] axis") from None
-        raise SpecError(f"{suite.path}: {field}: {error['msg'].removeprefix('Value error, ')}") from None
+        raise SpecError(f"{suite.path}: {describe(exc, CellConfig)}") from None
+    try:
+        check_model(config)
+    except ValueError as exc:
+        raise SpecError(f"{suite.path}: {exc}") from None
+    return config
 
 
 def _matches(rule: Mapping[str, Any], config: Mapping[str, Any]) -> bool:

@@ -12,11 +12,13 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from .cells import MAX_CELLS
 from .records import Record, RecordError, cell_value, load_records
 from .spec import SpecError, load_suite
 from .units import parse_size
 
 DEFAULT_PROFILE = "smoke"
+MAX_CELLS_HELP = f"refuse a grid of more cells than this, before expanding it (default {MAX_CELLS})"
 
 
 class UsageError(ValueError):
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bar (per-cell lines stay)")
     run.add_argument("--jobs", type=int, default=1, metavar="N",
                      help="cells run at once (default 1); only for suites that time nothing ('time', 'train')")
+    run.add_argument("--max-cells", type=int, default=MAX_CELLS, metavar="N", help=MAX_CELLS_HELP)
 
     listing = commands.add_parser("list", help="print the cells of a suite without running them")
     listing.add_argument("suite", type=Path)
@@ -50,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the device the cell ids are computed for")
     listing.add_argument("--only", action="append", default=[], metavar="KEY=VALUE[,VALUE]",
                          help="list only the cells with one of these values (as for run)")
+    listing.add_argument("--max-cells", type=int, default=MAX_CELLS, metavar="N", help=MAX_CELLS_HELP)
 
     show = commands.add_parser("show", help="a table of the records in a results folder")
     show.add_argument("folder", type=Path)
@@ -111,7 +115,7 @@ def command_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--memory-budget: {exc}") from None
     device = resolve_device(args.device)
-    cells = select(expand(suite, device), selection)
+    cells = select(expand(suite, device, args.max_cells), selection)
     out = args.out or Path("results") / suite.name / suite.profile
     timed = sorted(set(suite.measurements) & TIMED_MEASUREMENTS)
     if args.jobs < 1:
@@ -133,7 +137,7 @@ def command_list(args: argparse.Namespace) -> int:
     from .show import format_table
 
     suite = load_suite(args.suite, args.profile)
-    cells = select(expand(suite, resolve_device(args.device)), parse_selection(args.only))
+    cells = select(expand(suite, resolve_device(args.device), args.max_cells), parse_selection(args.only))
     axes = list(suite.axes)
     rows = [[cell.id, *(cell_value(cell.config, axis) for axis in axes)] for cell in cells]
     print(format_table(["cell", *axes], rows))

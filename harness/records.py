@@ -16,9 +16,13 @@ from typing import Any, Literal, Mapping, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .claims import owner_tag
+
 SCHEMA_VERSION = 1
-STATUSES = ("ok", "oom", "error", "timeout")
-Status = Literal["ok", "oom", "error", "timeout"]
+#: ``killed``: ended by a SIGKILL that no OOM kill and no budget explain (see :mod:`harness.failures`); a plain
+#: resume measures it again, as it says nothing about the cell.
+STATUSES = ("ok", "oom", "error", "timeout", "killed")
+Status = Literal["ok", "oom", "error", "timeout", "killed"]
 
 JSONScalar = Union[int, float, str, bool, None]
 ExtraMetric = Union[JSONScalar, list[JSONScalar], dict[str, JSONScalar]]
@@ -128,6 +132,9 @@ class MeasurementRun(BaseModel):
     seconds: float
     error: Optional[str] = None
     exit_code: Optional[int] = None
+    # the process's stdout and stderr, relative to the results folder (logs/<cell>.<measurement>.log); None in
+    # records written before it was kept
+    log_path: Optional[str] = None
 
 
 class Record(BaseModel):
@@ -153,6 +160,9 @@ class Record(BaseModel):
     # the training step every measurement of the cell ran (optimizer, lr, clipping, input dropout, mode, ...), all
     # options resolved: memory and time cells measure the step that train cells train with
     training_step: Optional[dict[str, JSONScalar]] = None
+    # the log of the measurement that decided the status (the failed one, else the last), relative to the results
+    # folder: a failure's traceback is there; None in records written before it was kept
+    log_path: Optional[str] = None
 
     def metric(self, path: str) -> Any:
         """A metric by dotted path, e.g. ``peak_allocated_bytes`` or ``step_seconds.median``; None when absent."""
@@ -196,7 +206,8 @@ def write_record(folder: Path, record: Record) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = record_path(folder, record.cell_id)
-    fd, temporary = tempfile.mkstemp(prefix=f".{record.cell_id}.", suffix=".tmp", dir=folder)
+    # the owner in the name: a starting run removes only the leftovers of runs that are gone (harness.claims)
+    fd, temporary = tempfile.mkstemp(prefix=f".{record.cell_id}.{owner_tag()}.", suffix=".tmp", dir=folder)
     try:
         data = record.model_dump(mode="json")
         data["metrics"] = {name: value for name, value in data["metrics"].items() if value is not None}

@@ -5,11 +5,16 @@ out-of-memory error, a crash — ends as a small JSON result file or as an exit 
 cell can never take the matrix down with it. The process holds the read end of a pipe whose write end only the
 runner holds ("lifeline"): when the runner dies, even by SIGKILL, the pipe closes and the process exits, so killing
 the runner leaves no orphan computing in the background.
+
+The process leads a process group of its own (``setpgid`` first thing), so whatever it starts (a DataLoader worker,
+a subprocess) can be ended with it: the runner kills the whole group on a timeout and after every exit, and the
+lifeline kills the group when the runner is gone.
 """
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -19,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import CellConfig, MeasurementSettings
-from .failures import is_out_of_memory, one_line
+from .failures import full_message, is_out_of_memory
 from .measurements import MEASUREMENTS, CellContext
 from .units import format_bytes
 
@@ -44,6 +49,7 @@ class Job:
 
 def run_in_child(job: Job, lifeline: Connection) -> None:
     """Process entry point: everything after this writes to the cell's log file, the result to its JSON file."""
+    _lead_own_process_group()
     _redirect_output(job.log_path)
     threading.Thread(target=_exit_when_closed, args=(lifeline,), daemon=True).start()
     result = execute(job)
@@ -76,7 +82,7 @@ def execute(job: Job) -> dict[str, Any]:
     except BaseException as exc:  # noqa: BLE001 - every failure must become a record, including SystemExit
         traceback.print_exc()
         status = "oom" if is_out_of_memory(exc) else "error"
-        return {"status": status, "metrics": {}, "error": one_line(exc)}
+        return {"status": status, "metrics": {}, "error": full_message(exc)}
     return judge_budget(metrics, job.memory_budget_bytes)
 
 
@@ -161,7 +167,17 @@ def _exit_when_closed(lifeline: Connection) -> None:
         lifeline.recv()
     except (EOFError, OSError):
         pass
+    if os.getpgid(0) == os.getpid():  # our own group (never the runner's): take our children with us
+        os.killpg(0, signal.SIGKILL)
     os._exit(1)
+
+
+def _lead_own_process_group() -> None:
+    """Become the leader of a new process group; a process the fork server started is in the server's group."""
+    try:
+        os.setpgid(0, 0)
+    except OSError:  # already a group or session leader: its group is its own
+        pass
 
 
 def _write_json(path: str, value: dict[str, Any]) -> None:

@@ -1,6 +1,8 @@
 """``python -m plots build RESULTS_DIR [--out DIR]``: figures, tables and REPORT.md from records (never runs a model).
 
-Expected failures (no such folder, a broken paper.json) are one line on stderr and exit status 2.
+Expected failures (no such folder, a broken paper.json) are one line on stderr and exit status 2. Every JSON file
+skipped because it is not a valid record is one warning line on stderr, then their count; ``--strict`` makes any
+skipped file a failure (exit 1, after the report is written), for CI on input known to be good.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--paper", type=Path, default=DEFAULT_PATH, help="reference values (default: %(default)s)")
     build.add_argument("--committed-only", action="store_true",
                        help="read only the committed store and baselines, not your own runs (a report to commit)")
+    build.add_argument("--strict", action="store_true",
+                       help="exit 1 if any JSON file under RESULTS was skipped as not a valid record")
     return parser
 
 
@@ -39,4 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"report: {result.report}")
     for artifact in result.skipped:
         print(f"  skipped {artifact.name}: {artifact.skipped}")
-    return 0
+    rejected = result.records.rejected
+    for reason in rejected:
+        print(f"warning: skipped {reason}", file=sys.stderr)
+    if rejected:
+        print(f"warning: {len(rejected)} file(s) skipped as not valid records (listed in {result.report})",
+              file=sys.stderr)
+    return 1 if rejected and args.strict else 0

@@ -1,7 +1,7 @@
 """Table cells for measured values: the number with its record, or a sentence saying why there is none.
 
 A "why" names what is missing and how to get it: no record at all (which suite to run), a cell that ran out of
-memory (at which budget), failed (its error) or timed out, a score that needs training on real data.
+memory (at which budget), failed (its error), timed out or was killed from outside, a score that needs training on real data.
 """
 from __future__ import annotations
 
@@ -19,13 +19,22 @@ def not_run(run_hint: str) -> Cell:
     return Cell.why(f"not measured: run {run_hint}")
 
 
+def brief(error: Optional[str], limit: int = 300) -> str:
+    """A record's error on one line, for a table cell: a record keeps every line of a message (a Markdown row
+    cannot hold a newline)."""
+    text = " ".join((error or "no detail").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def failed(item: SourcedRecord) -> Cell:
     if item.status == "oom":
         budget = item.record.memory_budget_bytes
         return Cell(f"OOM (> {budget / GIB:.0f} GiB)" if budget else "OOM", source=item)
     if item.status == "timeout":
-        return Cell.why(f"timed out ({item.record.error or 'no detail'})")
-    return Cell.why(f"error: {item.record.error or 'no detail'}")
+        return Cell.why(f"timed out ({brief(item.record.error)})")
+    if item.status == "killed":
+        return Cell.why(f"killed from outside, not out of memory (run it again: {brief(item.record.error)})")
+    return Cell.why(f"error: {brief(item.record.error)}")
 
 
 def memory_cell(item: Optional[SourcedRecord], run_hint: str) -> Cell:

@@ -15,6 +15,8 @@ newer measurement, made on purpose), and between two committed copies the first 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
@@ -91,7 +93,8 @@ class SourcedRecord:
 
 @dataclass
 class RecordSet:
-    """Records found under a folder, and the files that looked like records but did not validate."""
+    """Records found under a folder, and the JSON files skipped (each a one-line reason): records that do not
+    validate, and JSON that is no record, outside the folders meant for other JSON."""
 
     records: list[SourcedRecord]
     rejected: list[str] = field(default_factory=list)
@@ -176,8 +179,10 @@ def _sortable(value: Any) -> tuple[int, Any]:
 
 
 def _looks_like_record(path: Path) -> bool:
-    """A JSON object with a ``schema_version``: anything else (paper.json, benchmark output) is not ours to judge."""
+    """A regular file holding a JSON object with a ``schema_version`` near its start (a FIFO is never opened)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with path.open("rb") as handle:
             head = handle.read(4096)
         return head.lstrip().startswith(b"{") and b'"schema_version"' in head
@@ -185,8 +190,10 @@ def _looks_like_record(path: Path) -> bool:
         return False
 
 
-def record_candidates(root: Path, exclude: Iterable[Path] = ()) -> list[Path]:
-    """JSON files under ``root`` that claim to be records, outside ``exclude`` and the non-record folders."""
+def record_candidates(root: Path, exclude: Iterable[Path] = (), foreign: Optional[list[Path]] = None) -> list[Path]:
+    """JSON files under ``root`` that claim to be records, outside ``exclude`` and the non-record folders
+    (``report``, ``reference``, ``benchmarks``, ``logs``: their JSON is not records). The other JSON files there
+    (truncated before their ``schema_version``, or foreign) are appended to ``foreign``, when given."""
     root = Path(root)
     excluded = [Path(path).resolve() for path in exclude]
     found = []
@@ -199,6 +206,8 @@ def record_candidates(root: Path, exclude: Iterable[Path] = ()) -> list[Path]:
             continue
         if _looks_like_record(path):
             found.append(path)
+        elif foreign is not None:
+            foreign.append(path)
     return found
 
 
@@ -223,8 +232,11 @@ def load_record_set(root: Path, exclude: Iterable[Path] = (), committed_only: bo
     if not root.is_dir():
         raise RecordError(f"{root}: no such results folder")
     chosen: dict[tuple[str, str, str], SourcedRecord] = {}
-    rejected: list[str] = []
-    for path in sorted(record_candidates(root, exclude), key=lambda p: _search_order(p.relative_to(root).parts)):
+    foreign: list[Path] = []
+    candidates = record_candidates(root, exclude, foreign)
+    rejected = [f"{path}: not a record (no JSON object with a schema_version at its start: truncated, or another "
+                f"tool's file)" for path in foreign]
+    for path in sorted(candidates, key=lambda p: _search_order(p.relative_to(root).parts)):
         try:
             record = read_record(path)
         except RecordError as exc:

@@ -84,7 +84,7 @@ def render(ctx: BuildContext, results: Path, artifacts: list[Artifact]) -> str:
         for artifact in (a for a in artifacts if a.kind == kind):
             lines += _section(ctx, artifact)
     if records.rejected:
-        lines += ["", "## Files that look like records but do not validate", ""]
+        lines += ["", "## Files skipped: JSON that is not a valid record", ""]
         lines += [f"- {reason}" for reason in records.rejected]
     return "\n".join(lines) + "\n"
 

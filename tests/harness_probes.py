@@ -1,8 +1,9 @@
 """A test-only measurement, ``probe``, that misbehaves on request: the runner must record each failure correctly.
 
 Registered when the harness imports the modules named in ``GNN1000_PLUGINS`` (tests set it to
-``harness_probes``). The cell's ``model.probe`` option says what to do; nothing here is faked: allocations go
-through torch's allocator and the real meter, the hang really hangs, the exit really exits.
+``harness_probes``), with the ``probe`` operator whose options they are. The cell's ``model.probe`` option says
+what to do; nothing here is faked: allocations go through torch's allocator and the real meter, the hang really
+hangs, the exit really exits.
 """
 from __future__ import annotations
 
@@ -14,8 +15,19 @@ from torch.profiler import record_function
 
 from harness.measurements import MEASUREMENTS, CellContext
 from harness.meter import FORWARD_MARKER, measure_step_memory
+from models.operators import register_operator
+from models.operators.pyg.gcn import GCNOperator
 
 GIB = 1024**3
+
+
+@register_operator("probe", backend="pyg")
+class ProbeOperator(GCNOperator):
+    """gcn, declaring the probe's instructions as its options: a cell's model options are checked against what its
+    operator's constructor declares, so the plugin declares them like any operator."""
+
+    def __init__(self, probe: str = "ok", sleep: float = 0.0, bytes: int = 1024, impl: str = "ours") -> None:
+        super().__init__(impl)
 
 
 @MEASUREMENTS.register("probe")

@@ -30,7 +30,7 @@ measurements = ["probe"]
 timeout_s = TIMEOUT
 
 [base]
-operator = "gcn"
+operator = "probe"
 connection = "res"
 layers = 2
 channels = 8
@@ -95,7 +95,10 @@ def test_failures_are_recorded_and_the_matrix_goes_on(probe_suite, tmp_path):
         "ok-after": "ok",
     }
     records = {r.cell["model"]["probe"]: r for r in load_records(out).values()}
-    assert records["raise"].error == "probe: ValueError: second line of the message"
+    # every line of the message, not only the last
+    assert records["raise"].error == "probe: ValueError: planted failure\nsecond line of the message"
+    assert records["raise"].log_path == f"logs/{records['raise'].cell_id}.probe.log"
+    assert (out / records["raise"].log_path).is_file()
     assert "exceeds the memory budget 1.0 MiB" in records["alloc"].error
     assert records["alloc"].metrics.peak_allocated_bytes > 1024**2  # metrics of an over-budget cell are kept
     assert "can't allocate memory" in records["hog"].error

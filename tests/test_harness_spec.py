@@ -140,7 +140,8 @@ def test_excludes_match_values_lists_and_defaults(write_suite):
 
 
 def test_option_tables_are_axes_and_reach_the_cell(write_suite):
-    text = MINIMAL.replace("[grid]", '[base.model]\naggr = "softmax"\n\n[grid]') + \
+    # gen, whose constructor declares aggr and mlp_layers: a cell's options are checked against its operator
+    text = MINIMAL.replace('"gcn"', '"gen"').replace("[grid]", '[base.model]\naggr = "softmax"\n\n[grid]') + \
         '\n[grid.model]\nmlp_layers = [1, 2]\n\n[[exclude]]\nmodel = { mlp_layers = 2 }\nconnection = "rev"\n'
     cells = expand(load_suite(write_suite(text), "smoke"), "cpu")
     assert len(cells) == 8 - 2

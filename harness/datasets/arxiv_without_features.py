@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch_geometric.data import Data
 
-from .base import DatasetUnavailable, GraphDataset
+from .base import DatasetUnavailable, GraphDataset, decoding
 from .files import data_root, find_in_mirrors, missing_files
 from .preprocess import undirected_with_self_loops
 from .registry import DATASETS
@@ -44,15 +44,16 @@ def load_arxiv_without_features(root: Optional[str], scale: float, seed: int) ->
     if missing:
         raise DatasetUnavailable(f"ogbn-arxiv-nofeat: {folder} lacks {', '.join(missing)}; copy the "
                                  f"{FOLDER} folder (the real arxiv graph without features) there")
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(sys.stderr), decoding("ogbn-arxiv-nofeat", folder / "raw"):
         graph = read_csv_graph_raw(str(folder / "raw"))[0]
     n = int(graph["num_nodes"])
     generator = torch.Generator().manual_seed(seed)
-    data = Data(x=torch.randn(n, FEATURES, generator=generator),
-                edge_index=undirected_with_self_loops(torch.from_numpy(graph["edge_index"]), n),
-                y=_read_column(str(folder / "raw" / "node-label.csv.gz")), num_nodes=n)
-    split = {part: _read_column(str(folder / "split" / "time" / f"{part}.csv.gz"))
-             for part in ("train", "valid", "test")}
+    with decoding("ogbn-arxiv-nofeat", folder):
+        data = Data(x=torch.randn(n, FEATURES, generator=generator),
+                    edge_index=undirected_with_self_loops(torch.from_numpy(graph["edge_index"]), n),
+                    y=_read_column(str(folder / "raw" / "node-label.csv.gz")), num_nodes=n)
+        split = {part: _read_column(str(folder / "split" / "time" / f"{part}.csv.gz"))
+                 for part in ("train", "valid", "test")}
     return GraphDataset(name="ogbn-arxiv-nofeat", data=data, split=split, num_features=FEATURES, num_outputs=40,
                         task="multiclass", metric="acc", edge_dim=None, synthetic=True, ogb_name="ogbn-arxiv",
                         source=f"real ogbn-arxiv graph, labels and time split from {folder}; STAND-IN features "

@@ -1,8 +1,13 @@
 """The one shape every data set takes once loaded: :class:`GraphDataset`."""
 from __future__ import annotations
 
+import contextlib
+import pickle
+import zipfile
+import zlib
 from dataclasses import dataclass
-from typing import Callable, Literal, Optional
+from pathlib import Path
+from typing import Callable, Iterator, Literal, Optional
 
 import torch
 from torch import Tensor
@@ -19,6 +24,28 @@ class DatasetError(ValueError):
 
 class DatasetUnavailable(DatasetError, FileNotFoundError):
     """The files are not on disk and cannot be downloaded; the message names the folder, the files and a fix."""
+
+
+#: What reading a truncated or corrupt file raises: pickle and torch.load (EOFError, UnpicklingError, RuntimeError
+#: "PytorchStreamReader failed"), gzip and zip (BadGzipFile is an OSError, zlib.error), NumPy and pandas (ValueError).
+DECODE_ERRORS = (EOFError, pickle.UnpicklingError, zlib.error, zipfile.BadZipFile, OSError, ValueError, RuntimeError)
+
+
+@contextlib.contextmanager
+def decoding(name: str, where: Path | str) -> Iterator[None]:
+    """Errors decoding the files at ``where`` become one :class:`DatasetError` naming them and the data set ``name``
+    (a bare ``EOFError: Ran out of input`` names neither); our own errors and running out of memory pass through."""
+    try:
+        yield
+    except DatasetError:
+        raise
+    except DECODE_ERRORS as exc:
+        if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower() or "allocate" in str(exc).lower():
+            raise
+        detail = " ".join(str(exc).split()) or "no detail"
+        file = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+        raise DatasetError(f"{name}: cannot read {where}{file}: {type(exc).__name__}: {detail[:300]}; the file is "
+                           f"truncated or corrupt: delete it and copy or download it again") from None
 
 
 @dataclass

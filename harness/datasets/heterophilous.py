@@ -13,7 +13,7 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
-from .base import DatasetUnavailable, GraphDataset
+from .base import DatasetUnavailable, GraphDataset, decoding
 from .files import data_root, find_in_mirrors
 from .registry import DATASETS
 
@@ -29,14 +29,15 @@ def load_heterophilous(name: str, root: Optional[str], seed: int) -> GraphDatase
     if not (folder / file_name).is_file():
         raise DatasetUnavailable(f"{name}: {folder / file_name} is missing; get it from "
                                  f"https://github.com/yandex-research/heterophilous-graphs (data/{file_name})")
-    arrays = np.load(folder / file_name)
-    x = torch.from_numpy(arrays["node_features"]).float()
-    n = x.size(0)
-    edge_index = to_undirected(torch.from_numpy(arrays["edges"]).long().t(), num_nodes=n)
-    y = torch.from_numpy(arrays["node_labels"]).float().view(-1, 1)
-    index = seed % NUM_SPLITS
-    split = {part: torch.from_numpy(arrays[f"{key}_masks"][index]).nonzero().view(-1)
-             for part, key in (("train", "train"), ("valid", "val"), ("test", "test"))}
+    with decoding(name, folder / file_name):  # an .npz reads its arrays lazily: all of them inside
+        arrays = np.load(folder / file_name)
+        x = torch.from_numpy(arrays["node_features"]).float()
+        n = x.size(0)
+        edge_index = to_undirected(torch.from_numpy(arrays["edges"]).long().t(), num_nodes=n)
+        y = torch.from_numpy(arrays["node_labels"]).float().view(-1, 1)
+        index = seed % NUM_SPLITS
+        split = {part: torch.from_numpy(arrays[f"{key}_masks"][index]).nonzero().view(-1)
+                 for part, key in (("train", "train"), ("valid", "val"), ("test", "test"))}
     return GraphDataset(name=name, data=Data(x=x, edge_index=edge_index, y=y, num_nodes=n), split=split,
                         num_features=x.size(1), num_outputs=1, task="multilabel", metric="rocauc", edge_dim=None,
                         synthetic=False, source=f"{name} from {folder / file_name} (Platonov et al. 2023), "

@@ -21,7 +21,7 @@ import torch
 from torch_geometric.data import Data
 
 from . import preprocess
-from .base import DatasetError, GraphDataset, Metric, Task
+from .base import DatasetError, GraphDataset, Metric, Task, decoding
 from .files import data_root, require_files
 from .registry import DATASETS
 
@@ -131,7 +131,7 @@ def load_ogb(spec: OgbSpec, root: Optional[str]) -> GraphDataset:
     processed = folder / "processed"
     was_processed = (processed / "geometric_data_processed.pt").is_file()
     try:
-        with contextlib.redirect_stdout(sys.stderr):  # ogb prints progress; stdout may be a protocol
+        with contextlib.redirect_stdout(sys.stderr), decoding(spec.name, folder):  # ogb prints progress
             dataset = PygNodePropPredDataset(spec.name, root=str(base))
             split = dataset.get_idx_split()
     except BaseException:

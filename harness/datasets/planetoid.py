@@ -13,7 +13,7 @@ from typing import Optional
 import torch_geometric.transforms as T
 from torch_geometric.datasets import Planetoid
 
-from .base import GraphDataset
+from .base import GraphDataset, decoding
 from .files import copy_tree_atomically, data_root, find_in_mirrors, remove_empty_tree, require_files
 from .registry import DATASETS
 
@@ -33,9 +33,9 @@ def load_planetoid(name: str, root: Optional[str]) -> GraphDataset:
         copy_tree_atomically(mirror, folder)
     require_files(name, folder, files, PLANETOID_HOST, f"copy the files from {Planetoid.url} into {folder / 'raw'}",
                   port=443)
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(sys.stderr), decoding(name, folder):
         dataset = Planetoid(str(base), title, split="public", transform=T.NormalizeFeatures())
-    data = dataset[0]
+        data = dataset[0]
     split = {key: mask.nonzero().view(-1)
              for key, mask in (("train", data.train_mask), ("valid", data.val_mask), ("test", data.test_mask))}
     del data.train_mask, data.val_mask, data.test_mask
