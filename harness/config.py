@@ -20,21 +20,37 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeFloat,
-    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     ValidationError,
+    ValidationInfo,
     field_serializer,
+    model_validator,
 )
 
 #: Optimizers by name → their class in ``torch.optim`` (Adam for most of the paper, RMSprop for RevGAT).
 OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "sgd": "SGD"}
 
+#: Modes that sample each step's computation graph with DGL's samplers (:mod:`harness.training.sampling`).
+SAMPLED_MODES = ("neighbor", "layerwise", "variance-reduced")
+
 Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+#: Upper bounds far beyond any real run (the paper's deepest network has 1001 layers, its widest 448 channels), low
+#: enough that nothing computed from a value overflows: a count, a width, a seed NumPy accepts, a learning rate.
+MAX_COUNT = 10**6
+MAX_WIDTH = 2**16
+Count = Annotated[int, Field(gt=0, le=MAX_COUNT)]
+Width = Annotated[int, Field(gt=0, le=MAX_WIDTH)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+LearningRate = Annotated[float, Field(gt=0.0, le=100.0)]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    """Strict: a bool is not a number and a string is neither (``layers = true`` or ``seed = "0"`` is an error,
+    not 1 or 0); an int is a float (``lr = 1``); inf and nan are no number at all."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 # --- names owned by other packages -----------------------------------------------------------------------------------
@@ -75,8 +91,15 @@ def registered_names(kind: str) -> tuple[str, ...]:
         raise ValueError(f"cannot check {kind} names: {exc}") from None
 
 
+#: Validation context key: check names later (``harness.spec`` checks a suite's structure, types and ranges first,
+#: without importing the registries, and so torch, so that those errors come at once).
+NAMES_LATER = "names_later"
+
+
 def registered(kind: str) -> AfterValidator:
-    def check(name: str) -> str:
+    def check(name: str, info: ValidationInfo) -> str:
+        if info.context and info.context.get(NAMES_LATER):
+            return name
         allowed = registered_names(kind)
         if name not in allowed:
             raise ValueError(f"unknown {kind} {name!r}; allowed: {', '.join(allowed)}")
@@ -97,11 +120,11 @@ OptimizerName = Annotated[str, registered("optimizer")]
 class RunFields(Frozen):
     """What a cell and a training run share: they name the run, so the cell (and its id) holds them."""
 
-    mode: Literal["full", "mini"] = "full"
-    num_parts: PositiveInt = 10
-    seed: NonNegativeInt = 0
-    epochs: PositiveInt = 1
-    lr: PositiveFloat = 1e-3
+    mode: Literal["full", "mini", "neighbor", "layerwise", "variance-reduced"] = "full"
+    num_parts: Count = 10
+    seed: Seed = 0
+    epochs: Count = 1
+    lr: LearningRate = 1e-3
 
 
 class TrainOptions(Frozen):
@@ -113,7 +136,9 @@ class TrainOptions(Frozen):
     (warn-only), so a seed gives the same loss curve. ``foreach`` picks the optimizer's multi-tensor update (None:
     torch's choice, on for CUDA parameters and off on the CPU); the paper-scale estimates set it on, as the paper's
     GPU steps ran, which also makes a fake step several times cheaper to dispatch. ``eval_*`` and ``restore_best``
-    concern ``train`` only.
+    concern ``train`` only. ``fanout`` (R) and ``batch_size`` (B) set the sampled modes (``neighbor``,
+    ``layerwise``, ``variance-reduced``; see :mod:`harness.training.sampling`): B seed nodes per step, and R
+    neighbours per node (``neighbor``, ``variance-reduced``) or R nodes per layer (``layerwise``).
     """
 
     optimizer: OptimizerName = "adam"
@@ -123,10 +148,12 @@ class TrainOptions(Frozen):
     dropout: Optional[Probability] = None
     input_dropout: Probability = 0.0
     deterministic: bool = True
-    eval_parts: PositiveInt = 1
-    eval_views: PositiveInt = 1
-    eval_every: PositiveInt = 1
+    eval_parts: Count = 1
+    eval_views: Count = 1
+    eval_every: Count = 1
     restore_best: bool = True
+    fanout: Count = 10
+    batch_size: Count = 512
 
 
 class TrainConfig(RunFields, TrainOptions):
@@ -173,9 +200,9 @@ class MeasurementSettings(Frozen):
     ``round_budget_s`` seconds, whichever ends later.
     """
 
-    time_steps: PositiveInt = 5
-    warmup_steps: NonNegativeInt = 1
-    gradient_cosine_max_layers: Optional[PositiveInt] = None
+    time_steps: Count = 5
+    warmup_steps: Annotated[int, Field(ge=0, le=MAX_COUNT)] = 1
+    gradient_cosine_max_layers: Optional[Count] = None
     threads: Optional[PositiveInt] = None
     compared_connections: list[ConnectionName] = Field(default_factory=list)
     rounds: PositiveInt = 15
@@ -196,10 +223,10 @@ class CellConfig(RunFields):
 
     operator: OperatorName
     connection: ConnectionName
-    layers: PositiveInt
-    channels: PositiveInt
-    groups: PositiveInt = 2
-    heads: PositiveInt = 1
+    layers: Count
+    channels: Width
+    groups: Width = 2
+    heads: Width = 1
     dropout: Probability = 0.0
     norm: str = "layer"
     backend: Literal["pyg", "dgl"] = "pyg"
@@ -207,9 +234,15 @@ class CellConfig(RunFields):
     model: dict[str, Any] = Field(default_factory=dict)
 
     dataset: DatasetName
-    scale: PositiveFloat = 1.0
+    scale: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # a twin's share of the real graph (1: the real size)
 
     train: TrainOptions = TrainOptions()
+
+    @model_validator(mode="after")
+    def _sampled_modes_need_dgl(self) -> "CellConfig":
+        if self.mode in SAMPLED_MODES and self.backend != "dgl":
+            raise ValueError(f"mode {self.mode!r} samples with DGL: it needs backend = \"dgl\", got {self.backend!r}")
+        return self
 
     @field_serializer("train")
     def _changed_options(self, options: TrainOptions) -> dict[str, Any]:

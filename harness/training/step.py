@@ -12,7 +12,7 @@ with a ``part_sampler`` (a twin at the paper's scale, never held whole) draws ea
 from __future__ import annotations
 
 import time
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from torch.profiler import record_function
 from torch_geometric.data import Data
 
-from harness.config import TrainConfig
+from harness.config import SAMPLED_MODES, TrainConfig
 from harness.datasets.base import GraphDataset
 from harness.meter import FORWARD_MARKER
 
@@ -28,6 +28,9 @@ from .losses import node_loss
 from .optimizers import build_optimizer
 from .partition import part_subgraph, random_node_partition
 from .seeding import deterministic_algorithms
+
+if TYPE_CHECKING:
+    from .sampling import SampledStep
 
 
 def training_graph(dataset: GraphDataset) -> Data:
@@ -135,14 +138,19 @@ class _PhaseClock:
 
 
 def build_train_step(model: nn.Module, ds: GraphDataset, cfg: TrainConfig, device: torch.device | str,
-                     optimizer: Optional[torch.optim.Optimizer] = None) -> TrainStep:
+                     optimizer: Optional[torch.optim.Optimizer] = None) -> TrainStep | SampledStep:
     """The training step ``cfg`` describes for ``model`` on ``ds`` (see :class:`TrainStep`): the unit that ``train``
     repeats and that the meter and the timer measure. Sets ``cfg.dropout`` on the model when given; the optimizer
-    is ``cfg.optimizer`` over the model's parameters unless one is passed."""
+    is ``cfg.optimizer`` over the model's parameters unless one is passed. The sampled modes (``neighbor``,
+    ``layerwise``, ``variance-reduced``) get their step from :mod:`harness.training.sampling`."""
     if cfg.dropout is not None:
         if not hasattr(model, "dropout"):
             raise ValueError(f"TrainConfig.dropout is set but {type(model).__name__} has no 'dropout' attribute")
         model.dropout = cfg.dropout
     if optimizer is None:
         optimizer = build_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay, cfg.foreach)
+    if cfg.mode in SAMPLED_MODES:  # imports dgl: only for these modes
+        from .sampling import build_sampled_step
+
+        return build_sampled_step(model, ds, cfg, torch.device(device), optimizer)
     return TrainStep(model, ds, cfg, torch.device(device), optimizer)
