@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..artifact import Artifact, BuildContext
 from ..paired import (RUN, SUITE, PairedRow, describe, failed_cells, memory_ratio, paired_groups, paired_rows,
                       WIDTH_TARGET)
+from ..measured import brief
 from ..registry import register
 from ..table import Cell, Table, measured_on, table_artifact
 from .overhead import group_stem
@@ -35,7 +36,7 @@ def build(ctx: BuildContext) -> list[Artifact]:
                       row.verdict() or "—", _memory_cell(ctx, row), str(row.rounds))
         for item in failed_cells(ctx.records, profile, device, backend):
             table.add(item.get("dataset"), item.get("operator"), str(item.get("layers")), "all",
-                      Cell.why(f"{item.status}: {item.record.error or 'no detail'}"), "—", "—", "—", "—", "—", "—",
+                      Cell.why(f"{item.status}: {brief(item.record.error)}"), "—", "—", "—", "—", "—", "—",
                       "—")
         verdicts = [row.verdict() for row in rows if row.verdict() is not None]
         counts = {name: verdicts.count(name) for name in ("met", "missed", "not decided")}
