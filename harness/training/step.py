@@ -87,8 +87,7 @@ class TrainStep:
             self.optimizer.zero_grad(set_to_none=True)
             clock.start()
             with record_function(FORWARD_MARKER):
-                x = F.dropout(batch.x, p=cfg.input_dropout, training=True) if cfg.input_dropout else batch.x
-                logits = self.model(x, batch.edge_index, batch.get("edge_attr"))
+                logits = self._logits(batch)
             loss = node_loss(self.task, logits[batch.train_mask], batch.y[batch.train_mask])
             clock.lap("forward")
             loss.backward()
@@ -101,16 +100,22 @@ class TrainStep:
 
     @torch.no_grad()
     def forward_without_grad(self) -> float:
-        """The forward pass and loss of a step under ``torch.no_grad()`` (no update): F in the cost of a
+        """The forward pass and loss of a step under ``torch.no_grad()`` (no update): F0 in the cost of a
         reversible step, which runs its forward this way. Returns its wall seconds, the device synchronised."""
         clock = _PhaseClock(self.device, {})
         with deterministic_algorithms(self.cfg.deterministic):
             batch = self.next_batch()
             self.model.train()  # dropout and norms as in a training step
             clock.start()
-            logits = self.model(batch.x, batch.edge_index, batch.get("edge_attr"))
+            logits = self._logits(batch)
             node_loss(self.task, logits[batch.train_mask], batch.y[batch.train_mask])
             return clock.lap("forward")
+
+    def _logits(self, batch: Data) -> Tensor:
+        """The model on a batch, its input features dropped as in training (``input_dropout``)."""
+        p = self.cfg.input_dropout
+        x = F.dropout(batch.x, p=p, training=True) if p else batch.x
+        return self.model(x, batch.edge_index, batch.get("edge_attr"))
 
 
 class _PhaseClock:
