@@ -107,14 +107,14 @@ def command_run(args: argparse.Namespace) -> int:
     from .cells import expand, parse_selection, select
     from .runner import TIMED_MEASUREMENTS, RunOptions, run_suite, start_process_server
 
-    start_process_server()  # its imports overlap with the validation below
+    device = resolve_device(args.device)
+    start_process_server(device)  # its imports overlap with the validation below
     suite = load_suite(args.suite, args.profile)
     selection = parse_selection(args.only)
     try:
         budget = parse_size(args.memory_budget) if args.memory_budget else None
     except ValueError as exc:
         raise UsageError(f"--memory-budget: {exc}") from None
-    device = resolve_device(args.device)
     cells = select(expand(suite, device, args.max_cells), selection)
     out = args.out or Path("results") / suite.name / suite.profile
     timed = sorted(set(suite.measurements) & TIMED_MEASUREMENTS)

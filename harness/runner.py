@@ -1,6 +1,7 @@
 """Run a suite's cells, each measurement in a fresh process, and write one record per cell as it finishes.
 
-Processes come from a ``multiprocessing`` fork server that imports torch, PyG and the project once: each cell still
+On the CPU, processes come from a ``multiprocessing`` fork server that imports torch, PyG and the project once (CUDA
+cells are spawned: CUDA does not survive a fork): each cell still
 runs in a process of its own — allocator peaks start clean, a crash or an OOM kill takes only that cell — without
 paying the ~8 s import of torch_geometric per cell. A cell's measurements share one deadline (``timeout_s``);
 after the first that does not end ``ok`` the others are skipped and the record carries that status.
@@ -136,7 +137,7 @@ def run_suite(suite: Suite, cells: list[Cell], options: RunOptions) -> RunSummar
     if not todo:
         return summary
     environment = collect_environment(options.device)
-    with _Processes() as processes, tqdm(total=len(cells), initial=summary.skipped, unit="cell",
+    with _Processes(options.device) as processes, tqdm(total=len(cells), initial=summary.skipped, unit="cell",
                                          desc=f"{suite.name}/{suite.profile}", disable=not options.progress,
                                          dynamic_ncols=True) as bar:
         done = threading.Lock()
@@ -228,18 +229,23 @@ def error_line(record: Record) -> str:
     return shorten(text, LINE_LIMIT) + (f" (log: {record.log_path})" if record.log_path else "")
 
 
-def process_context() -> multiprocessing.context.BaseContext:
-    """The fork server context (spawn where there is no fork), with the heavy imports preloaded."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+def process_context(device: str = "cpu") -> multiprocessing.context.BaseContext:
+    """The fork server context, with the heavy imports preloaded; spawn for CUDA cells and where there is no fork.
+
+    CUDA cannot be used in a process forked from one where the driver was initialised, and an import alone can do
+    that (a device count at import time): on the first GPU run every forked cell failed with "CUDA error:
+    initialization error". A spawned cell pays its own imports, which is small beside a GPU cell's work.
+    """
+    if device.startswith("cuda") or "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     return context
 
 
-def start_process_server() -> None:
+def start_process_server(device: str = "cpu") -> None:
     """Start the fork server's imports now, in the background (e.g. while the suite is being validated)."""
-    if process_context().get_start_method() == "forkserver":
+    if process_context(device).get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
@@ -248,8 +254,11 @@ def start_process_server() -> None:
 class _Processes:
     """Fresh processes for jobs, forked from a server that has the heavy imports done."""
 
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+
     def __enter__(self) -> "_Processes":
-        self.context = process_context()
+        self.context = process_context(self.device)
         self.scratch = tempfile.TemporaryDirectory(prefix="gnn1000-jobs-")
         self.count = itertools.count(1)  # thread-safe: cells may run side by side
         self.oom_counter = memory_cgroup_counter()

@@ -222,6 +222,18 @@ def test_cuda_without_cuda_is_one_line():
     assert done.stderr.strip().startswith("error: --device cuda: CUDA is not available")
 
 
+def test_cuda_cells_are_spawned_never_forked():
+    """The first GPU run failed every forked cell with "CUDA error: initialization error": CUDA cells must spawn."""
+    from harness.runner import process_context
+
+    assert process_context("cuda").get_start_method() == "spawn"
+    assert process_context("cuda:1").get_start_method() == "spawn"
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        assert process_context("cpu").get_start_method() == "forkserver"
+
+
 def test_jobs_run_cells_side_by_side_and_are_refused_for_timed_suites(probe_suite, tmp_path):
     out = tmp_path / "out"
     done = harness("run", probe_suite(["ok", "ok-after"], sleep=3.0), "--out", out, "--device", "cpu", "--jobs", "2")
