@@ -58,6 +58,17 @@ def validation(operator: str, connection: str, impl: str | None, meter: int, est
                        {"peak_allocated_bytes": meter, "estimated_peak_bytes": estimated}, ["memory", "estimate"])
 
 
+def validation_on_gpu(meter: int, meter_base: int, estimated: int, estimated_base: int) -> Record:
+    """A gpu-check cell: the CUDA meter's baseline holds library workspaces the fake-tensor step never allocates."""
+    cell = {"operator": "gcn", "connection": "rev", "layers": 4, "channels": 16, "scale": 0.01, "device": "cuda"}
+    record = make_record("gpu-check", "smoke", cell,
+                         {"peak_allocated_bytes": meter, "baseline_bytes": meter_base,
+                          "estimated_peak_bytes": estimated, "estimated_baseline_bytes": estimated_base},
+                         ["memory", "estimate"])
+    return record.model_copy(update={"environment": record.environment.model_copy(
+        update={"device": "NVIDIA H200", "cuda": "13.0"})})
+
+
 def measured(connection: str, layers: int, mib: float) -> Record:
     return make_record("memory", "cpu", {**PROTEINS, "scale": 0.05, "connection": connection, "layers": layers,
                                          "channels": 64}, {"peak_allocated_bytes": int(mib * MIB)}, ["memory"])
@@ -79,6 +90,8 @@ RECORDS = [
     validation("gcn", "res", "paper", 10_000_000, 10_000_000),  # exact
     validation("sage", "rev", "ours", 10_000_000, 9_770_000),  # a kernel buffer: -2.30 %
     validation("gen", "rev", None, 8_000_000, 7_999_996),  # a scalar: within 4 B; GEN without impl = GENConv
+    # 64 MiB of cuBLAS workspaces in the meter's baseline only; the step itself: 4 MiB measured, 2.97 MiB estimated
+    validation_on_gpu(70 * MIB, 66 * MIB, 2 * MIB + 3_114_270, 2 * MIB),
     measured("res", 3, 40.0), measured("res", 112, 400.0), measured("rev", 3, 30.0), measured("rev", 112, 32.0),
 ]
 
@@ -159,8 +172,8 @@ def test_products_mini_rows_are_estimated_and_full_rows_say_why_not(report) -> N
 
 def test_validation_table_compares_meter_and_estimate_cell_by_cell(report) -> None:
     headers, rows = table_rows(report, "table-estimate-validation")
-    assert len(rows) == 3
-    by_operator = {r[0]: dict(zip(headers, r)) for r in rows}
+    assert len(rows) == 4
+    by_operator = {r[1]: dict(zip(headers, r)) for r in rows if r[0] == "cpu"}
     gcn, sage, gen = by_operator["gcn"], by_operator["sage"], by_operator["gen (max)"]
     assert (gcn["estimate/meter"], gcn["agrees"], gcn["impl"]) == ("1.0000", "exact", "paper")
     assert (sage["estimate/meter"], sage["agrees"]) == ("0.9770", "no: -2.30 %")
@@ -168,8 +181,22 @@ def test_validation_table_compares_meter_and_estimate_cell_by_cell(report) -> No
     assert sage["meter peak MiB"] == f"{10_000_000 / MIB:.2f}" and sage["estimated peak MiB"] == "9.32"
     assert gen["graph"] == "synthetic-arxiv ×0.01" and gen["mode"] == "full-batch"
     text = (report.out / "tables" / "table-estimate-validation.md").read_text()
-    assert "3 cells: estimate/meter from 0.9770 (sage/rev/ours on synthetic-arxiv ×0.01) to 1.0000" in text
+    assert "cpu, 3 cells: estimate/meter from 0.9770 (sage/rev/ours on synthetic-arxiv ×0.01) to 1.0000" in text
     assert "1 exact to the byte, 1 within 8 B, 1 not exact" in text
+
+
+def test_validation_on_a_gpu_compares_the_step_and_names_the_baseline_gap(report) -> None:
+    headers, rows = table_rows(report, "table-estimate-validation")
+    gpu = [dict(zip(headers, r)) for r in rows if r[0] == "cuda: NVIDIA H200"]
+    assert len(gpu) == 1
+    cell = gpu[0]
+    assert cell["estimate/meter"] == f"{(2 * MIB + 3_114_270) / (70 * MIB):.4f}"  # the whole peak: far apart
+    assert cell["step peak MiB (meter / estimate)"] == f"4.00 / {3_114_270 / MIB:.2f}"
+    assert cell["step estimate/meter"] == f"{3_114_270 / (4 * MIB):.4f}"
+    assert cell["baseline gap MiB"] == "64.00"
+    text = (report.out / "tables" / "table-estimate-validation.md").read_text()
+    assert "cuda: NVIDIA H200, 1 cells" in text and "the baseline gap (library workspaces" in text
+    assert "from 64.00 to 64.00 MiB" in text
 
 
 def test_estimated_series_join_profiles_once_per_depth_and_split_by_impl(results: Path) -> None:
