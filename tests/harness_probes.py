@@ -8,6 +8,7 @@ hangs, the exit really exits.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 import torch
@@ -26,7 +27,8 @@ class ProbeOperator(GCNOperator):
     """gcn, declaring the probe's instructions as its options: a cell's model options are checked against what its
     operator's constructor declares, so the plugin declares them like any operator."""
 
-    def __init__(self, probe: str = "ok", sleep: float = 0.0, bytes: int = 1024, impl: str = "ours") -> None:
+    def __init__(self, probe: str = "ok", sleep: float = 0.0, bytes: int = 1024, impl: str = "ours",
+                 pid_file: str = "") -> None:
         super().__init__(impl)
 
 
@@ -38,6 +40,11 @@ def probe(ctx: CellContext) -> dict:
     if action == "raise":
         raise ValueError("planted failure\nsecond line of the message")
     if action == "hang":
+        time.sleep(3600)
+    if action == "orphan":  # a child of the cell (a DataLoader worker, say), then a hang: the timeout must take both
+        child = subprocess.Popen(["sleep", "3600"])
+        with open(options["pid_file"], "w") as handle:
+            handle.write(str(child.pid))
         time.sleep(3600)
     if action == "exit":
         os._exit(3)

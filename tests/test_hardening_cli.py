@@ -7,8 +7,10 @@ and ranges) come within the short bound; model options need torch and get a long
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -139,3 +141,84 @@ def test_a_grid_too_large_is_refused_before_expansion_unless_lifted(tmp_path):
     assert_refused(list_suite(path, timeout=SLOW_S), "grid: 10,000 cells", "--max-cells")
     done = list_suite(path, "--max-cells", "10000", timeout=SLOW_S)
     assert done.returncode == 0 and "10000 cells" in done.stdout, done.stderr
+
+
+# --- failures, shared output folders and invalid records, through the real CLI ----------------------------------
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as handle:  # a zombie waiting for its parent counts as gone
+        return handle.read().split(") ", 1)[1][0] != "Z"
+
+
+def test_a_timed_out_cell_takes_its_children_with_it(tmp_path):
+    from tests.test_harness_runner import PROBE_SUITE, harness, statuses
+
+    pid_file = tmp_path / "child.pid"
+    text = (PROBE_SUITE.replace("DATASET", "synthetic-arxiv").replace("TIMEOUT", "8").replace("SLEEP", "0")
+            .replace("PROBES", '["orphan"]').replace("[grid.model]", f'pid_file = "{pid_file}"\n\n[grid.model]'))
+    (tmp_path / "orphan.toml").write_text(text)
+    done = harness("run", tmp_path / "orphan.toml", "--out", tmp_path / "out", "--device", "cpu", "--no-progress")
+    assert done.returncode == 0, done.stdout + done.stderr  # a failed cell is a record, not a failed run
+    assert statuses(tmp_path / "out") == {"orphan": "timeout"}
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(child), f"the cell's child {child} outlived harness run"
+
+
+def test_two_runs_on_one_out_measure_each_cell_once(tmp_path):
+    from tests.test_harness_runner import PROBE_SUITE, harness_env, statuses
+
+    out = tmp_path / "out"
+    suite_path = tmp_path / "six.toml"
+    suite_path.write_text(PROBE_SUITE.replace("DATASET", "synthetic-arxiv").replace("TIMEOUT", "60")
+                          .replace("SLEEP", "1.0").replace("PROBES", repr([f"ok-{i}" for i in range(6)])))
+    command = [sys.executable, "-m", "harness", "run", str(suite_path), "--out", str(out), "--device", "cpu",
+               "--no-progress"]
+    runs = [subprocess.Popen(command, cwd=REPOSITORY, env=harness_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL) for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    ran = [int(re.search(r"ran (\d+)", stdout).group(1)) for stdout, _ in outputs]
+    assert sum(ran) == 6, (ran, outputs)  # every cell once between the two runs, none twice
+    assert set(statuses(out).values()) == {"ok"} and len(statuses(out)) == 6
+
+
+@pytest.fixture
+def one_good_one_corrupt(tmp_path):
+    """A run folder with one valid record (committed GPU check) and one truncated JSON file."""
+    import shutil
+
+    folder = tmp_path / "results" / "gpu-check" / "arxiv"
+    folder.mkdir(parents=True)
+    good = next((REPOSITORY / "results" / "records" / "cpu-2core-24gib" / "memory").rglob("*.json"))
+    shutil.copy(good, folder / good.name)
+    (folder / "truncated.json").write_text('{"schema_version": 1, "suite": ')
+    return folder
+
+
+def test_plots_build_warns_on_a_corrupt_record_and_strict_fails(one_good_one_corrupt, tmp_path):
+    results = one_good_one_corrupt.parents[1]
+    build = [sys.executable, "-m", "plots", "build", str(results), "--out", str(tmp_path / "report")]
+    plain = subprocess.run(build, cwd=REPOSITORY, capture_output=True, text=True, timeout=SLOW_S)
+    assert plain.returncode == 0, plain.stderr
+    assert "warning: skipped" in plain.stderr and "truncated.json" in plain.stderr
+    strict = subprocess.run(build + ["--strict"], cwd=REPOSITORY, capture_output=True, text=True, timeout=SLOW_S)
+    assert strict.returncode == 1 and "truncated.json" in strict.stderr and "Traceback" not in strict.stderr
+
+
+def test_show_stops_at_a_corrupt_record_unless_told_to_skip(one_good_one_corrupt):
+    show = [sys.executable, "-m", "harness", "show", str(one_good_one_corrupt)]
+    stopped = subprocess.run(show, cwd=REPOSITORY, capture_output=True, text=True, timeout=SLOW_S)
+    assert stopped.returncode == 2 and "Traceback" not in stopped.stderr
+    assert stopped.stderr.startswith("error: ") and "truncated.json" in stopped.stderr
+    skipped = subprocess.run(show + ["--skip-invalid"], cwd=REPOSITORY, capture_output=True, text=True,
+                             timeout=SLOW_S)
+    assert skipped.returncode == 0, skipped.stderr
+    assert "warning: skipped" in skipped.stderr and "truncated.json" in skipped.stderr
+    assert "1 records: 1 ok" in skipped.stdout
