@@ -8,6 +8,7 @@ holds, a metric no record has, a tolerance that is not a finite number >= 0); ``
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -19,6 +20,8 @@ from .units import parse_size
 
 DEFAULT_PROFILE = "smoke"
 MAX_CELLS_HELP = f"refuse a grid of more cells than this, before expanding it (default {MAX_CELLS})"
+DATA_ROOT_HELP = ("the folder data sets are read from (default $GNN1000_DATA_ROOT, else ~/.cache/gnn1000); any graph "
+                  "of a known format in it is found by name (README: Data sets)")
 
 
 class UsageError(ValueError):
@@ -45,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=1, metavar="N",
                      help="cells run at once (default 1); only for suites that time nothing ('time', 'train')")
     run.add_argument("--max-cells", type=int, default=MAX_CELLS, metavar="N", help=MAX_CELLS_HELP)
+    run.add_argument("--data-root", type=Path, metavar="DIR", help=DATA_ROOT_HELP)
 
     listing = commands.add_parser("list", help="print the cells of a suite without running them")
     listing.add_argument("suite", type=Path)
@@ -54,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--only", action="append", default=[], metavar="KEY=VALUE[,VALUE]",
                          help="list only the cells with one of these values (as for run)")
     listing.add_argument("--max-cells", type=int, default=MAX_CELLS, metavar="N", help=MAX_CELLS_HELP)
+    listing.add_argument("--data-root", type=Path, metavar="DIR", help=DATA_ROOT_HELP)
 
     show = commands.add_parser("show", help="a table of the records in a results folder")
     show.add_argument("folder", type=Path)
@@ -86,10 +91,22 @@ def load_folder(folder: Path, skip_invalid: bool) -> dict[str, Record]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        use_data_root(getattr(args, "data_root", None))
         return COMMANDS[args.command](args)
     except (SpecError, RecordError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def use_data_root(folder: Path | None) -> None:
+    """``--data-root``: set for this process and every cell process it starts (they read the environment)."""
+    if folder is None:
+        return
+    if not folder.expanduser().is_dir():
+        raise UsageError(f"--data-root {folder}: no such folder")
+    from .datasets.files import ROOT_VARIABLE
+
+    os.environ[ROOT_VARIABLE] = str(folder.expanduser().resolve())
 
 
 def resolve_device(choice: str) -> str:

@@ -86,7 +86,7 @@ ALLOWED_CELL_KEYS = "backend, channels, connection, dataset, dropout, epochs, gr
     ('measurements = ["memory"]', "measurements = []", "suite.measurements: empty list; give at least one value"),
     ("channels = 8\n", 'channels = 8\nmode = "half"\n', "base.mode: Input should be 'full', 'mini', 'neighbor', 'layerwise' or 'variance-reduced' (got 'half')"),
     ('operator = "gcn"\n', "", "base.operator: missing; set it in [base] or as a [grid] axis"),
-    ("[profiles.full]", "", "profiles: missing [profiles.full]; every suite defines at least smoke, full"),
+    ("[profiles.smoke]\n[profiles.full]", "[profiles]", "profiles: none defined; a suite defines at least one [profiles.NAME]"),
     ("[profiles.full]", '[profiles.full]\n[[exclude]]\nconnection = ["res", "rev"]',
      "exclude: every cell of profile 'smoke' is excluded; nothing to run"),
     ("[profiles.full]", '[profiles.full]\n[[exclude]]\noperater = "gcn"', "exclude[0].operater: unknown key"),
@@ -221,3 +221,10 @@ def test_smoke_suite_covers_the_matrix():
     assert {"memory", "time"} <= set(suite.measurements)
     assert all(DATASETS.names() and c.config["dataset"].startswith("synthetic-") for c in cells)
     assert expand(load_suite(REPOSITORY / "suites" / "smoke.toml", "full"), "cpu")
+
+
+def test_a_suite_needs_only_the_profile_it_runs(write_suite):
+    suite = load_suite(write_suite(MINIMAL.replace("[profiles.smoke]\n[profiles.full]", "[profiles.cpu]")), "cpu")
+    assert suite.profile == "cpu"
+    assert "profile 'smoke' is not defined; allowed: cpu" in load_error(
+        write_suite(MINIMAL.replace("[profiles.smoke]\n[profiles.full]", "[profiles.cpu]")))

@@ -5,7 +5,9 @@
 >>> ds.data, ds.split["train"], ds.metric
 
 Each family is one module that registers its names on import (``@DATASETS.register(name)``); adding a data set is
-one module and one line below.
+one module and one line below, or no code at all: a graph of a known format (Planetoid raw, a heterophilous-graphs
+``.npz``, OGB's node-property raw layout) under the data root is found and registered by its name
+(:mod:`.discovery`).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from .registry import DATASETS, load_registered
 
 from . import ogb, planetoid, synthetic  # noqa: E402,F401  (registration)
 from . import arxiv_without_features, heterophilous  # noqa: E402,F401  (registration)
+from . import discovery  # noqa: E402,F401  (data sets found on disk)
 
 
 def load_dataset(name: str, root: Optional[str | os.PathLike] = None, scale: float = 1.0, seed: int = 0

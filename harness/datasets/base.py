@@ -18,6 +18,17 @@ Metric = Literal["acc", "rocauc"]
 SPLITS = ("train", "valid", "test")
 
 
+@dataclass(frozen=True)
+class DatasetFormat:
+    """A file format data sets come in (:mod:`harness.datasets.discovery`): ``find(root) -> {name: path}`` lists
+    the data sets of this format under ``root`` (names and stats only, no file read), ``load(name, path, seed)``
+    reads one."""
+
+    name: str
+    find: Callable[[Path], dict[str, Path]]
+    load: Callable[[str, Path, int], "GraphDataset"]
+
+
 class DatasetError(ValueError):
     """A data set cannot be loaded (bad name, bad argument, files missing); the message is one line."""
 

@@ -44,6 +44,11 @@ def mirrors() -> list[Path]:
     return [PROJECT_MIRROR] if PROJECT_MIRROR.is_dir() else []
 
 
+def search_roots(root: Optional[str | os.PathLike] = None) -> list[Path]:
+    """Where data sets are looked for, first match wins: the data root, then each mirror."""
+    return [data_root(root), *mirrors()]
+
+
 def find_in_mirrors(relative: str, files: Iterable[str]) -> Optional[Path]:
     """The first mirror folder ``<mirror>/<relative>`` that holds every one of ``files``."""
     files = list(files)
