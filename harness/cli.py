@@ -1,4 +1,4 @@
-"""``python -m harness {run,list,show,compare}``.
+"""``python -m harness {run,list,show,compare,status}``.
 
 Every expected failure (a bad suite, a bad size, a missing folder, no CUDA) is one line on stderr and exit status 2;
 ``compare`` exits 1 on a regression and whenever it cannot vouch for NEW (nothing compared, fewer values than BASE
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=1, metavar="N",
                      help="cells run at once (default 1); only for suites that time nothing ('time', 'train')")
     run.add_argument("--max-cells", type=int, default=MAX_CELLS, metavar="N", help=MAX_CELLS_HELP)
+    add_cluster_arguments(run)
     run.add_argument("--data-root", type=Path, metavar="DIR", help=DATA_ROOT_HELP)
 
     listing = commands.add_parser("list", help="print the cells of a suite without running them")
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="a table of the records in a results folder")
     show.add_argument("folder", type=Path)
     show.add_argument("--skip-invalid", action="store_true", help=SKIP_INVALID_HELP)
+    show.add_argument("--summary", action="store_true",
+                      help="a row per configuration: mean ± std over its seeds or splits, epochs to best, s/epoch")
 
     compare = commands.add_parser("compare", help="exit 1 if NEW is worse than BASE beyond the tolerance")
     compare.add_argument("base", type=Path)
@@ -71,7 +74,28 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: peak_allocated_bytes)")
     compare.add_argument("--tolerance", type=float, default=0.02, help="allowed relative change (default: 0.02)")
     compare.add_argument("--skip-invalid", action="store_true", help=SKIP_INVALID_HELP)
+
+    status = commands.add_parser("status", help="submitted / running / done / failed per cell of a SLURM run")
+    status.add_argument("folder", type=Path)
     return parser
+
+
+def add_cluster_arguments(run: argparse.ArgumentParser) -> None:
+    """``run``'s options for ``--executor slurm``; each overrides the profile's ``[profiles.NAME.slurm]`` key."""
+    cluster = run.add_argument_group("cluster (--executor slurm; --out must be on a file system the nodes share)")
+    cluster.add_argument("--executor", choices=["local", "slurm", "submitit-local"], default="local",
+                         help="local: this machine (default); slurm: one job-array task per cell through submitit; "
+                              "submitit-local: the slurm path on this machine (submitit's LocalExecutor)")
+    cluster.add_argument("--detach", action="store_true", help="submit and return; see python -m harness status OUT")
+    cluster.add_argument("--partition")
+    cluster.add_argument("--gpus-per-cell", type=int, metavar="N")
+    cluster.add_argument("--cpus-per-cell", type=int, metavar="N")
+    cluster.add_argument("--mem", metavar="SIZE", help="memory per cell, e.g. 64GiB")
+    cluster.add_argument("--time-min", type=int, metavar="MIN",
+                         help="time limit per cell (default: the suite's timeout_s + 5 min)")
+    cluster.add_argument("--array-parallelism", type=int, metavar="N", help="tasks of the array at once")
+    cluster.add_argument("--sbatch", action="append", default=[], metavar="KEY=VALUE",
+                         help="any other sbatch option, repeatable, e.g. --sbatch qos=high")
 
 
 SKIP_INVALID_HELP = "skip record files that do not validate, with a warning line each (default: stop at the first)"
@@ -124,6 +148,8 @@ def command_run(args: argparse.Namespace) -> int:
     from .cells import expand, parse_selection, select
     from .runner import TIMED_MEASUREMENTS, RunOptions, run_suite, start_process_server
 
+    if args.executor != "local":
+        return command_run_cluster(args)
     device = resolve_device(args.device)
     start_process_server(device)  # its imports overlap with the validation below
     suite = load_suite(args.suite, args.profile)
@@ -149,6 +175,65 @@ def command_run(args: argparse.Namespace) -> int:
     return 1 if summary.statuses.get("error") else 0
 
 
+def command_run_cluster(args: argparse.Namespace) -> int:
+    """``run --executor slurm|submitit-local``: the cells as tasks (harness.slurm), the same checks as a local run."""
+    from pydantic import ValidationError
+
+    from .cells import expand, parse_selection, select
+    from .runner import RunOptions
+    from .slurm import ClusterOptions, run_on_cluster
+    from .slurm_options import SlurmOptions
+    from .slurm_state import SchedulerError
+    from .spec import describe
+
+    if args.jobs != 1:
+        raise UsageError(f"--jobs {args.jobs}: with --executor {args.executor} every cell is a task of its own; "
+                         f"use --array-parallelism")
+    bad = [flag for flag in args.sbatch if "=" not in flag]
+    if bad:
+        raise UsageError(f"--sbatch takes KEY=VALUE, got {bad[0]!r}")
+    suite = load_suite(args.suite, args.profile)
+    try:
+        budget = parse_size(args.memory_budget) if args.memory_budget else None
+    except ValueError as exc:
+        raise UsageError(f"--memory-budget: {exc}") from None
+    try:
+        slurm = suite.slurm.merged(partition=args.partition, gpus_per_cell=args.gpus_per_cell,
+                                   cpus_per_cell=args.cpus_per_cell, mem=args.mem, time_min=args.time_min,
+                                   array_parallelism=args.array_parallelism,
+                                   sbatch=dict(flag.split("=", 1) for flag in args.sbatch))
+    except ValidationError as exc:
+        raise UsageError(f"slurm options: {describe(exc, SlurmOptions)}") from None
+    # the nodes' device, not this machine's: a login node often has no GPU
+    device = {"auto": "cuda" if slurm.gpus_per_cell else "cpu"}.get(args.device, args.device)
+    cells = select(expand(suite, device, args.max_cells), parse_selection(args.only))
+    out = args.out or Path("results") / suite.name / suite.profile
+    options = RunOptions(out=out, device=device, memory_budget_bytes=budget, rerun_failed=args.rerun_failed,
+                         keep_stale=args.keep_stale, progress=not args.no_progress)
+    chosen = f" (--only {' '.join(args.only)})" if args.only else ""
+    print(f"{suite.name}/{suite.profile}: {len(cells)} cells{chosen} on {device} via {args.executor} → {out}",
+          flush=True)
+    try:
+        summary = run_on_cluster(suite, cells, options, ClusterOptions(args.executor, slurm, args.detach))
+    except SchedulerError as exc:
+        raise UsageError(str(exc)) from None
+    print(summary.line())
+    return 1 if summary.statuses.get("error") else 0
+
+
+def command_status(args: argparse.Namespace) -> int:
+    from .show import format_table
+    from .slurm_state import SchedulerError, report
+
+    try:
+        rows, line = report(args.folder)
+    except SchedulerError as exc:
+        raise UsageError(str(exc)) from None
+    print(format_table(["cell", "job", "status", "detail"], rows))
+    print(line)
+    return 0
+
+
 def command_list(args: argparse.Namespace) -> int:
     from .cells import expand, parse_selection, select
     from .show import format_table
@@ -164,12 +249,12 @@ def command_list(args: argparse.Namespace) -> int:
 
 
 def command_show(args: argparse.Namespace) -> int:
-    from .show import show_table, status_counts
+    from .show import show_table, status_counts, summary_table
 
     records = list(load_folder(args.folder, args.skip_invalid).values())
     if not records:
         raise UsageError(f"{args.folder}: no records")
-    print(show_table(records))
+    print(summary_table(records) if args.summary else show_table(records))
     print(status_counts(records))
     return 0
 
@@ -199,4 +284,5 @@ def command_compare(args: argparse.Namespace) -> int:
     return 1 if any(row.is_regression for row in rows) else 0
 
 
-COMMANDS = {"run": command_run, "list": command_list, "show": command_show, "compare": command_compare}
+COMMANDS = {"run": command_run, "list": command_list, "show": command_show, "compare": command_compare,
+            "status": command_status}

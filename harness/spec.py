@@ -8,7 +8,8 @@ A suite is one TOML file with five parts::
                      ``build_model`` options, ``[base.train]`` the :class:`TrainOptions` of its training step)
     [grid]           axes: a list per field (``[grid.model]`` for operator options); cells are their product
     [[exclude]]      rules: a cell matching every key of a rule (a value, or a list of values) is dropped
-    [profiles.NAME]  overrides: ``suite``, ``base``, ``grid`` tables merged over the file's, ``exclude`` appended
+    [profiles.NAME]  overrides: ``suite``, ``base``, ``grid`` tables merged over the file's, ``exclude`` appended;
+                     ``[profiles.NAME.slurm]`` what each cell asks SLURM for (:mod:`harness.slurm_options`)
 
 Validation is pydantic's, with models derived from :class:`CellConfig` (defined in :mod:`harness.config`, which the
 measurements read too) so that a field added there is accepted by ``base``, ``grid``, ``exclude`` and every profile
@@ -42,6 +43,7 @@ from typing import Annotated, Any, Callable, Optional, Union
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, ValidationInfo, create_model
 
 from .config import NAMES_LATER, OPTION_TABLES, CellConfig, Frozen, MeasurementSettings, TrainOptions
+from .slurm_options import SlurmOptions
 
 __all__ = ["CellConfig", "Suite", "SpecError", "load_suite"]
 
@@ -148,6 +150,7 @@ class Profile(Frozen):
     base: PartialCell = PartialCell()
     grid: GridAxes = GridAxes()
     exclude: list[ExcludeRule] = []
+    slurm: SlurmOptions = SlurmOptions()  # what each cell's task asks SLURM for (harness.slurm_options)
 
 
 class SuiteFile(Frozen):
@@ -172,6 +175,7 @@ class Suite:
     base: dict[str, Any]
     axes: dict[str, list[Any]]  # "layers" → [...], "model.aggr" → [...]
     excludes: list[dict[str, Any]] = field(default_factory=list)
+    slurm: SlurmOptions = field(default_factory=SlurmOptions)
 
     @property
     def time_steps(self) -> int:
@@ -227,6 +231,7 @@ def load_suite(path: str | Path, profile: str) -> Suite:
         base=base,
         axes=axes,
         excludes=excludes,
+        slurm=chosen.slurm,
     )
 
 
