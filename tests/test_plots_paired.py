@@ -60,3 +60,29 @@ def test_verdicts_come_from_intervals_and_memory_from_the_memory_suite(tmp_path:
     assert all(path.stat().st_size > 1000 for path in figure.files)
     assert "GCN L=112 (synthetic-arxiv ×0.02): rev/res 1.60 [1.50, 1.70], ideal 1.38, 1.16× ideal " \
            "(measured/ideal ≤ 1.05: missed)" in figure.caption
+
+
+def test_a_panel_lacking_a_graph_labels_its_series_like_its_neighbours() -> None:
+    """The first GPU run timed GCN on two graphs and SAGE on one: SAGE's series must still name their graph."""
+    import matplotlib.pyplot as plt
+
+    from plots.figures.fig6_overhead_time import _draw_operator, _legend
+    from plots.paired import paired_rows
+    from plots.records import Origin, RecordSet, SourcedRecord
+
+    ratios = [pair("rev", "res", 1.4, 1.3, 1.5, 1.36, (1.03, 1.0, 1.1))]
+    records = [paired_record(28, ratios), paired_record(112, ratios)]
+    arxiv = paired_record(28, ratios)
+    arxiv = arxiv.model_copy(update={"cell": {**arxiv.cell, "dataset": "ogbn-arxiv-nofeat", "scale": 1.0}})
+    sage = paired_record(28, ratios)
+    sage = sage.model_copy(update={"cell": {**sage.cell, "operator": "sage"}})
+    rows = paired_rows(RecordSet([SourcedRecord(record, Path(f"{i}.json"), Origin("test", committed=False))
+                                     for i, record in enumerate([*records, arxiv, sage])]))
+    graphs = list(dict.fromkeys(row.graph for row in rows))
+    assert len(graphs) == 2
+    figure, axes = plt.subplots(1, 2)
+    for axis, operator in zip(axes, ("gcn", "sage")):
+        _draw_operator(axis, [row for row in rows if row.operator == operator], graphs)
+    _, labels = _legend(axes)
+    plt.close(figure)
+    assert labels and all(", " in label for label in labels), labels  # every series names its graph

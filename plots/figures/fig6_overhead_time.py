@@ -35,10 +35,11 @@ def build(ctx: BuildContext) -> list[Artifact]:
     for (profile, device, backend), group in groups.items():
         rows = paired_rows(group)
         operators = list(dict.fromkeys(row.operator for row in rows))
+        graphs = list(dict.fromkeys(row.graph for row in rows))  # the figure's, so every panel labels alike
         figure, axes = plt.subplots(1, len(operators), figsize=(3.8 * len(operators) + 0.6, 3.9), squeeze=False,
                                     sharey=True)
         for axis, operator in zip(axes[0], operators):
-            _draw_operator(axis, [row for row in rows if row.operator == operator])
+            _draw_operator(axis, [row for row in rows if row.operator == operator], graphs)
             axis.set_title(OPERATOR_NAMES.get(operator, operator))
             axis.set_xlabel("layers (L)")
         axes[0][0].set_ylabel("step-time ratio (paired rounds)")
@@ -58,9 +59,10 @@ def build(ctx: BuildContext) -> list[Artifact]:
     return artifacts
 
 
-def _draw_operator(axis: Any, rows: list[PairedRow]) -> None:
+def _draw_operator(axis: Any, rows: list[PairedRow], graphs: list[str]) -> None:
+    """One operator's pairs; ``graphs`` are the whole figure's, so that a panel lacking a graph keeps its labels,
+    markers and slots the same as its neighbours'."""
     pairs = list(dict.fromkeys(row.label for row in rows))
-    graphs = list(dict.fromkeys(row.graph for row in rows))
     depths = sorted({row.layers for row in rows})
     slots = [(pair, graph) for pair in pairs for graph in graphs]
     for slot, (pair, graph) in enumerate(slots):
