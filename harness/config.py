@@ -193,8 +193,10 @@ class MeasurementSettings(Frozen):
     cost a reversible network avoids), so a 1001-layer cell can measure its reconstruction without paying for it.
     None: compared at every depth.
 
-    ``threads``: torch's intra-op threads in every measurement process (None: torch's default, one per core); fixed
-    per suite so that times compare, and written in each record. ``compared_connections``, ``rounds`` and
+    ``threads``: torch's intra-op threads in every measurement process (None: torch's default, one per core, except
+    that on a machine of at most 4 cores a measurement that declares ``small_machine_threads``, as ``train`` does
+    with 1, runs with that many); fixed per suite so that times compare, and written in each record.
+    ``compared_connections``, ``rounds`` and
     ``round_budget_s`` set the ``paired-time`` measurement: the connections whose steps it times side by side (the
     cell's own connection first, the reference), and how long it goes on: at least ``rounds`` rounds and at least
     ``round_budget_s`` seconds, whichever ends later.

@@ -217,6 +217,11 @@ def cell_line(record: Record, label: str) -> str:
         timing = (f"{first.numerator}/{first.denominator} {first.median:.3f} [{first.low:.3f}, {first.high:.3f}]"
                   + (f" (ideal {first.ideal:.3f})" if first.ideal is not None else ""))
         peak = f"{paired.rounds} rounds"
+    if record.metrics.best_valid is not None:  # a train cell: its scores and epoch time
+        seconds = record.metric("epoch_seconds") or []
+        test = record.metrics.test_at_best_valid
+        timing = (f"valid {record.metrics.best_valid:.4f} test {'-' if test is None else f'{test:.4f}'}  "
+                  + (f"{sum(seconds) / len(seconds):.3f} s/epoch" if seconds else "-"))
     text = f"{record.status:<7} {label}  {peak}  {timing}  [{record.seconds:.1f} s]"
     return text + (f"  {error_line(record)}" if record.error else "")
 

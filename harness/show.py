@@ -1,6 +1,9 @@
-"""``python -m harness show DIR``: the records of a results folder as one table, a row per cell."""
+"""``python -m harness show DIR``: the records of a results folder as one table, a row per cell; ``--summary``: a row
+per configuration, its seeds (or a data set's standard splits, which ``seed`` picks) summarised as mean ± std."""
 from __future__ import annotations
 
+import math
+import statistics
 from typing import Any, Iterable, Sequence
 
 from .records import Record
@@ -78,3 +81,48 @@ def status_counts(records: Sequence[Record]) -> str:
     for record in records:
         counts[record.status] = counts.get(record.status, 0) + 1
     return f"{len(records)} records: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+
+
+#: What varies between the runs that one summary row pools: the seed (which also picks a data set's split).
+POOLED_KEYS = ("seed",)
+
+
+def summary_table(records: Sequence[Record]) -> str:
+    """A row per configuration (every cell field but :data:`POOLED_KEYS`) of the ``ok`` records that trained: n,
+    mean ± std (unbiased; n - 1) of the best validation metric and the test metric at it (in %), the epoch of the
+    best validation, seconds per training epoch, parameters and peak memory where measured."""
+    trained = [record for record in records if record.status == "ok" and record.metrics.best_valid is not None]
+    if not trained:
+        return "no trained records (a 'train' measurement that ended ok) to summarise"
+    groups: dict[str, list[Record]] = {}
+    for record in trained:
+        pooled = {key: value for key, value in flat_config(record.cell).items() if key not in POOLED_KEYS}
+        groups.setdefault(repr(sorted(pooled.items(), key=lambda item: item[0])), []).append(record)
+    keys = [key for key in varying_keys([group[0].cell for group in groups.values()]) if key not in POOLED_KEYS]
+    keys = keys if "dataset" in keys else ["dataset", *keys]
+    headers = [*keys, "n", "valid", "test", "best epoch", "s/epoch", "params", "peak"]
+    rows = []
+    for group in sorted(groups.values(), key=lambda g: sort_key(g[0].cell, keys)):
+        flat = flat_config(group[0].cell)
+        epoch_means = [statistics.fmean(r.metric("epoch_seconds")) for r in group if r.metric("epoch_seconds")]
+        peaks = [r.metrics.peak_allocated_bytes for r in group if r.metrics.peak_allocated_bytes is not None]
+        rows.append([
+            *(flat.get(key, "-") for key in keys), len(group),
+            _mean_std([r.metrics.best_valid for r in group], 100),
+            _mean_std([r.metrics.test_at_best_valid for r in group], 100),
+            _mean_std([r.metric("best_epoch") for r in group], 1, digits=0),
+            _mean_std(epoch_means, 1, digits=3),
+            "-" if group[0].metrics.params is None else f"{group[0].metrics.params:,}",
+            format_bytes(max(peaks)) if peaks else "-",
+        ])
+    return format_table(headers, rows)
+
+
+def _mean_std(values: Sequence[Any], scale: float, digits: int = 2) -> str:
+    numbers = [scale * float(value) for value in values if value is not None and not math.isnan(float(value))]
+    if not numbers:
+        return "-"
+    mean = statistics.fmean(numbers)
+    if len(numbers) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(numbers):.{digits}f}"

@@ -21,7 +21,7 @@ import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional, TextIO
 
 from .config import CellConfig, MeasurementSettings
 from .failures import full_message, is_out_of_memory
@@ -50,9 +50,10 @@ class Job:
 def run_in_child(job: Job, lifeline: Connection) -> None:
     """Process entry point: everything after this writes to the cell's log file, the result to its JSON file."""
     _lead_own_process_group()
+    console = _console()
     _redirect_output(job.log_path)
     threading.Thread(target=_exit_when_closed, args=(lifeline,), daemon=True).start()
-    result = execute(job)
+    result = execute(job, console)
     sys.stdout.flush()
     sys.stderr.flush()
     _write_json(job.result_path, result)
@@ -62,8 +63,9 @@ def ready() -> None:
     """A process that does nothing: starting one waits until the fork server has done its imports."""
 
 
-def execute(job: Job) -> dict[str, Any]:
-    """Run ``job`` here and return ``{"status", "metrics", "error"}``; never raises."""
+def execute(job: Job, console: Optional[TextIO] = None) -> dict[str, Any]:
+    """Run ``job`` here and return ``{"status", "metrics", "error"}``; never raises. ``console``: where a
+    measurement may write progress lines for the person running the suite (None: nowhere)."""
     try:
         import torch
 
@@ -73,17 +75,40 @@ def execute(job: Job) -> dict[str, Any]:
         apply_memory_budget(device, job.memory_budget_bytes)
         if device.type == "cpu" and job.measurement == "memory":
             pin_malloc_mmap_threshold()
-        if settings.threads is not None:  # fixed per suite, so that times of one suite compare
-            torch.set_num_threads(settings.threads)
+        threads = settings.threads if settings.threads is not None else default_threads(job.measurement)
+        if threads is not None:  # fixed per suite, so that times of one suite compare
+            torch.set_num_threads(threads)
         measurement = MEASUREMENTS.get(job.measurement)
         context = CellContext(config=config, device=device, settings=settings,
-                              memory_budget_bytes=job.memory_budget_bytes)
+                              memory_budget_bytes=job.memory_budget_bytes, console=console,
+                              label=f"{Path(job.log_path).name.split('.')[0][:8]} {job.measurement}")
         metrics = measurement(context)
     except BaseException as exc:  # noqa: BLE001 - every failure must become a record, including SystemExit
         traceback.print_exc()
         status = "oom" if is_out_of_memory(exc) else "error"
         return {"status": status, "metrics": {}, "error": full_message(exc)}
     return judge_budget(metrics, job.memory_budget_bytes)
+
+
+#: A machine of at most this many cores is small: a measurement that declares ``small_machine_threads`` runs with
+#: that many threads there unless its suite sets ``threads`` (``train``: 1, see harness.measurements.training).
+SMALL_MACHINE_CORES = 4
+
+
+def default_threads(measurement: str) -> int | None:
+    """The threads ``measurement`` runs with when its suite sets none: its declared count on a small machine, else
+    torch's default (None)."""
+    declared = MEASUREMENTS.attributes(measurement).get("small_machine_threads")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return declared if declared is not None and cores <= SMALL_MACHINE_CORES else None
+
+
+def _console() -> Optional[TextIO]:
+    """A line-buffered copy of this process's stderr before it is sent to the log (the runner's console)."""
+    try:
+        return os.fdopen(os.dup(2), "w", buffering=1)
+    except OSError:
+        return None
 
 
 def judge_budget(metrics: dict[str, Any], budget: int | None) -> dict[str, Any]:

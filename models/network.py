@@ -13,17 +13,19 @@ conv head each take one of them from the stack.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+import contextlib
+from typing import Any, Iterator, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .connections import BlockFactory, ReportsMetrics, ReversibleConnection, build_connection
+from .connections import CONNECTIONS, BlockFactory, ReportsMetrics, ReversibleConnection, build_connection
 from .connections.base import DeclaresStepCost, StepCost
 from .dropout import shared_dropout_mask
 from .operators import get_operator
 from .operators.base import Operator
+from .prepared_graph import PreparedGraphCache
 
 ENCODERS = ("linear", "species", "conv")
 HEADS = ("linear", "conv")
@@ -80,9 +82,11 @@ class DeepGNN(nn.Module):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         depth = layers - (encoder == "conv") - (head == "conv")
-        if depth < 1:
-            raise ValueError(f"layers={layers} leaves no block between a conv encoder and a conv head")
+        if depth < 0 or (depth == 0 and not getattr(CONNECTIONS.get(connection), "allows_no_blocks", False)):
+            raise ValueError(f"layers={layers} leaves no block between a conv encoder and a conv head"
+                             f" (connection {connection!r} needs at least one)")
         self.operator, self.dropout, self.groups = operator, dropout, groups
+        self.prepared_graphs: Optional[PreparedGraphCache] = None  # see reusing_prepared_graphs
         factory = BlockFactory(operator, norm=norm, heads=heads, edge_dim=channels if edge_dim else None)
 
         if encoder == "conv":
@@ -102,7 +106,9 @@ class DeepGNN(nn.Module):
               ) -> tuple[Tensor, Any, Optional[Tensor]]:
         """``(H^0, A, U)``: the encoded input, the operator's prepared graph and the encoded edge features, i.e.
         what the stack receives (the fidelity measurement inverts the stack from here)."""
-        graph = self.operator.prepare_graph(edge_index, x.size(0))
+        cache = self.prepared_graphs
+        graph = (self.operator.prepare_graph(edge_index, x.size(0)) if cache is None
+                 else cache.get(self.operator.prepare_graph, edge_index, x.size(0)))
         if (edge_attr is None) != (self.edge_encoder is None):
             raise ValueError("edge_attr must be given exactly when the model was built with edge_dim")
         edges = self.edge_encoder(edge_attr) if self.edge_encoder is not None else None
@@ -115,6 +121,19 @@ class DeepGNN(nn.Module):
         h = self.blocks(h, graph, edges, shared_dropout_mask(h, self.dropout, self.training))
         h = F.dropout(self.out_norm(h).relu(), p=self.dropout, training=self.training)
         return self.head(h, graph)
+
+    @contextlib.contextmanager
+    def reusing_prepared_graphs(self) -> Iterator[PreparedGraphCache]:
+        """Within the block, the operator's prepared graph is built once per ``edge_index`` and reused by every
+        forward (:mod:`models.prepared_graph`); an operator whose preparation draws something at random
+        (``reusable_graph = False``) keeps building it every time."""
+        cache = PreparedGraphCache()
+        previous = self.prepared_graphs
+        self.prepared_graphs = cache if getattr(self.operator, "reusable_graph", True) else None
+        try:
+            yield cache
+        finally:
+            self.prepared_graphs = previous
 
     def step_cost(self) -> Optional[StepCost]:
         """The passes one training step makes (:class:`~models.connections.base.StepCost`); None for a connection

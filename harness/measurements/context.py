@@ -5,7 +5,7 @@ import dataclasses
 import resource
 import sys
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from harness.config import CellConfig, MeasurementSettings, TrainConfig
 
@@ -25,6 +25,8 @@ class CellContext:
     device: torch.device
     settings: MeasurementSettings = MeasurementSettings()
     memory_budget_bytes: int | None = None
+    label: str = "cell"  # names the cell in lines written to the console
+    console: Optional[TextIO] = None  # the console of ``harness run`` (the process's own output goes to its log)
 
     @cached_property
     def train_config(self) -> TrainConfig:

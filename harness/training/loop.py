@@ -4,12 +4,19 @@ Protocol: every ``eval_every`` epochs (and after the last) the model predicts ev
 ``eval_parts`` random parts) and is scored on train/valid/test with the data set's metric; the epoch with the highest
 validation metric is selected (the first one on ties) and its test metric reported — never the best test. With
 ``eval_views > 1`` the selected weights are evaluated once more with that many random partitions averaged.
+
+A run tells its caller how it goes: ``on_epoch`` receives an :class:`EpochProgress` after every epoch (loss, the
+validation metric where evaluated, the best so far, seconds), which the ``train`` measurement writes to the cell's
+log and the console. The model's prepared graph (the normalised adjacency) is built once per graph for the whole run
+and reused by every training step and evaluation (:meth:`models.DeepGNN.reusing_prepared_graphs`).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from typing import Optional
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 import torch
 from torch import nn
@@ -23,19 +30,44 @@ from .seeding import deterministic_algorithms, seed_everything
 from .step import build_train_step, training_graph
 
 
+@dataclass(frozen=True)
+class EpochProgress:
+    """Where a run stands after one epoch (metrics in [0, 1]; ``valid`` None on an epoch that was not evaluated)."""
+
+    epoch: int
+    epochs: int
+    loss: float
+    valid: Optional[float]
+    best_valid: Optional[float]
+    best_epoch: int
+    seconds: float  # this epoch's training steps (evaluation not included)
+    metric: str
+
+    def line(self) -> str:
+        valid = "-" if self.valid is None else f"{self.valid:.4f}"
+        best = "-" if self.best_valid is None else f"{self.best_valid:.4f} (epoch {self.best_epoch})"
+        return (f"epoch {self.epoch}/{self.epochs}  loss {self.loss:.4f}  valid {self.metric} {valid}  "
+                f"best {best}  {self.seconds:.3f} s/epoch")
+
+
+OnEpoch = Callable[[EpochProgress], None]
+
+
 def train(model: nn.Module, ds: GraphDataset, cfg: TrainConfig, device: torch.device | str,
-          progress: bool = True) -> TrainResult:
+          progress: bool = True, on_epoch: Optional[OnEpoch] = None) -> TrainResult:
     """Train ``model`` on ``ds`` as ``cfg`` says; the model ends with the best-validation weights when
     ``cfg.restore_best``. Seeds everything from ``cfg.seed`` first (build the model after seeding for its init to
-    follow the seed too)."""
+    follow the seed too). ``progress``: a tqdm bar; ``on_epoch``: called after every epoch."""
     device = torch.device(device)
     model = model.to(device)
-    with deterministic_algorithms(cfg.deterministic):
+    reuse = getattr(model, "reusing_prepared_graphs", None)  # a model of another library builds its own graph
+    with deterministic_algorithms(cfg.deterministic), (reuse() if reuse else contextlib.nullcontext()):
         seed_everything(cfg.seed)
-        return _run(model, ds, cfg, device, progress)
+        return _run(model, ds, cfg, device, progress, on_epoch)
 
 
-def _run(model: nn.Module, ds: GraphDataset, cfg: TrainConfig, device: torch.device, progress: bool) -> TrainResult:
+def _run(model: nn.Module, ds: GraphDataset, cfg: TrainConfig, device: torch.device, progress: bool,
+         on_epoch: Optional[OnEpoch]) -> TrainResult:
     step = build_train_step(model, ds, cfg, device)
     eval_graph = training_graph(ds)
     eval_generator = torch.Generator().manual_seed(cfg.seed + 1)
@@ -53,6 +85,7 @@ def _run(model: nn.Module, ds: GraphDataset, cfg: TrainConfig, device: torch.dev
         result.epochs_run = epoch
         if epoch % cfg.eval_every and epoch != cfg.epochs:
             bar.set_postfix(loss=f"{result.epoch_loss[-1]:.4f}")
+            _report(on_epoch, result, cfg.epochs, None)
             continue
         scores = evaluate_splits(ds, multi_view_predictions(predict, eval_graph, cfg.eval_parts, 1, eval_generator))
         result.eval_epochs.append(epoch)
@@ -67,6 +100,7 @@ def _run(model: nn.Module, ds: GraphDataset, cfg: TrainConfig, device: torch.dev
                 best_state = {key: value.detach().to("cpu", copy=True) for key, value in model.state_dict().items()}
         bar.set_postfix(loss=f"{result.epoch_loss[-1]:.4f}", valid=f"{scores['valid']:.4f}",
                         best=f"{result.best_valid:.4f}")
+        _report(on_epoch, result, cfg.epochs, scores["valid"])
     bar.close()
 
     if best_state is not None and (cfg.restore_best or cfg.eval_views > 1):
@@ -77,3 +111,10 @@ def _run(model: nn.Module, ds: GraphDataset, cfg: TrainConfig, device: torch.dev
         result.multi_view_valid, result.multi_view_test = scores["valid"], scores["test"]
         result.test_at_best_valid = scores["test"]
     return result
+
+
+def _report(on_epoch: Optional[OnEpoch], result: TrainResult, epochs: int, valid: Optional[float]) -> None:
+    if on_epoch is not None:
+        on_epoch(EpochProgress(epoch=result.epochs_run, epochs=epochs, loss=result.epoch_loss[-1], valid=valid,
+                               best_valid=result.best_valid, best_epoch=result.best_epoch,
+                               seconds=result.epoch_seconds[-1], metric=result.metric))

@@ -34,8 +34,9 @@ def build_connection(name: str, layers: int, channels: int, factory: BlockFactor
     residual stack has no groups); any other unknown option is a one-line ValueError.
     """
     cls = CONNECTIONS.get(name)
-    if layers < 1:
-        raise ValueError(f"layers must be >= 1, got {layers}")
+    least = 0 if getattr(cls, "allows_no_blocks", False) else 1
+    if layers < least:
+        raise ValueError(f"layers must be >= {least} for connection {name!r}, got {layers}")
     accepted = set(inspect.signature(cls).parameters) - {"layers", "channels", "factory"}
     common = {"groups", "memory_efficient"}
     unknown = sorted(set(options) - accepted - common)

@@ -15,6 +15,10 @@ from .base import STORED_ACTIVATIONS, BlockFactory, StepCost
 
 
 class ResidualStack(nn.Module):
+    #: zero blocks is a stack too: between a conv encoder and a conv head (``layers=2``, ``norm="none"``) the network
+    #: is exactly Kipf and Welling's 2-layer GCN, ``conv(dropout(relu(conv(x))))``, the shallow control of deep runs.
+    allows_no_blocks = True
+
     def __init__(self, layers: int, channels: int, factory: BlockFactory) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(factory.block(channels) for _ in range(layers))

@@ -22,6 +22,9 @@ class Operator(ABC):
     #: ``"ours"`` (this project's implementation) or ``"paper"`` (as the authors' released code ran it), for the
     #: operators that take an ``impl`` option; see :func:`check_impl`.
     impl: str = "ours"
+    #: whether ``prepare_graph`` is a pure function of the graph, so one result may serve every forward pass on it
+    #: (:mod:`models.prepared_graph`); an operator that draws something at random there sets it False.
+    reusable_graph: bool = True
 
     def checkpointed_blocks(self, layers: int) -> frozenset[int]:
         """The blocks of a ``layers``-deep residual stack whose convolution runs under ``torch.utils.checkpoint``
@@ -33,7 +36,8 @@ class Operator(ABC):
         return edges
 
     def prepare_graph(self, edge_index: Tensor, num_nodes: int) -> Any:
-        """Turn ``edge_index`` into what this operator's convolutions consume; built once per forward pass."""
+        """Turn ``edge_index`` into what this operator's convolutions consume; built once per forward pass, or once
+        per graph where the model reuses prepared graphs (a training run)."""
         return edge_index
 
     @abstractmethod

@@ -83,6 +83,7 @@ class GATOperator(Operator):
         self.residual, self.bias = residual, bias
         self.attention_on_destination = attention_on_destination
         self.symmetric_norm, self.edge_drop = symmetric_norm, edge_drop
+        self.reusable_graph = edge_drop == 0.0  # an EdgeDropGraph is drawn per forward pass
 
     def prepare_graph(self, edge_index: Tensor, num_nodes: int) -> Union[dgl.DGLGraph, EdgeDropGraph]:
         graph = to_dgl_graph(edge_index, num_nodes, self_loops=True)
