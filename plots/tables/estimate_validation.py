@@ -8,8 +8,8 @@ one call (scatter reductions, the CSR product) the estimate cannot see it, and t
 either way; the summary gives the range of the ratio over every cell, which is what bounds the paper-scale numbers.
 
 On a GPU the meter is ``torch.cuda.max_memory_allocated``, whose baseline also holds what the CUDA libraries allocate
-through torch's caching allocator at their first call, chiefly the cuBLAS and cuBLASLt workspaces (32 MiB each on
-compute capability 9.0 and up). A fake-tensor step never calls those libraries, so its baseline lacks them: the
+through torch's caching allocator at their first call, chiefly the cuBLAS and cuBLASLt workspaces (64-66 MiB on an
+H200 with torch 2.11). A fake-tensor step never calls those libraries, so its baseline lacks them: the
 table therefore also compares the step's own peak (peak minus baseline) and gives the baseline gap, and the summary
 is given per device, since a CPU cell and a GPU cell answer different questions.
 """
@@ -166,8 +166,8 @@ def build(ctx: BuildContext) -> list[Artifact]:
         "of one training step after a warm-up step (on a GPU: torch.cuda.max_memory_allocated); estimate: the same "
         "step on fake tensors, in a separate process. step peak = peak − the bytes live before the step; baseline "
         "gap = meter baseline − estimate baseline: on a GPU the CUDA libraries' workspaces (cuBLAS and cuBLASLt, "
-        "allocated through torch's caching allocator at the first matrix product; 32 MiB each on compute "
-        "capability ≥ 9.0), which a fake-tensor step never allocates.")
+        "allocated through torch's caching allocator at the first matrix product; 64-66 MiB on an H200 with "
+        "torch 2.11), which a fake-tensor step never allocates.")
     caption = (f"{TITLE}. {line} Each number links to the record holding both measurements; "
                f"records: {', '.join(sorted({o.label for o in records.origins()}))}.")
     return [table_artifact(ctx, NAME, TITLE, caption, table)]
