@@ -208,4 +208,5 @@ def test_a_file_dropped_into_the_data_root_is_a_data_set_for_list_and_run(tmp_pa
 
 def test_a_missing_data_root_is_one_line(tmp_path):
     result = harness("list", "suites/smoke.toml", "--data-root", str(tmp_path / "nowhere"))
-    assert result.returncode == 2 and result.stderr.strip() == f"error: --data-root {tmp_path / 'nowhere'}: no such folder"
+    expected = f"error: --data-root {tmp_path / 'nowhere'}: no such folder"
+    assert result.returncode == 2 and result.stderr.strip() == expected
