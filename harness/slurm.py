@@ -43,7 +43,7 @@ from .spec import Suite
 
 #: How often the watcher asks the scheduler (s); SLURM's own accounting is not needed (squeue only).
 POLL_S = {"slurm": 5.0, "submitit-local": 1.0}
-#: sbatch/squeue answers that mean "killed for memory" or "out of time", as SLURM writes them into a job's log.
+#: What SLURM (slurmstepd) and submitit write into a job's stderr log when it ends for memory or for time.
 OOM_SIGNS = ("oom-kill", "out_of_memory", "out of memory")
 TIMEOUT_SIGNS = ("due to time limit", "timed-out")
 
@@ -167,10 +167,9 @@ def watch(suite: Suite, cells: list[Cell], options: RunOptions, cluster: Cluster
                     tqdm.write(cell_line(record, cell.label), file=sys.stdout)
                 if watched:
                     time.sleep(POLL_S[cluster.executor])
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # the jobs are SLURM's now: leaving only stops the watching
             tqdm.write(f"stopped watching; {len(watched)} jobs go on: python -m harness status {out}",
                        file=sys.stderr)
-            raise
 
 
 def reap(suite: Suite, cells: dict[str, Cell], options: RunOptions, executor: Executor, environment,
