@@ -19,6 +19,7 @@ from ..published_baselines import PUBLISHED
 from ..records import RecordSet, SourcedRecord, describe_origins
 from ..registry import register
 from ..style import MARKERS, colour, connection_name, save_figure
+from .fig1_rocauc_bubbles import draw_paper_points
 
 NAME = "fig1-real-graphs"
 TITLE = "ROC-AUC against memory and depth on real graphs (tolokers, minesweeper; size: parameters)"
@@ -84,15 +85,7 @@ def _draw_depth(axis: plt.Axes, points: list[dict], dataset: str) -> None:
 
 
 def _draw_paper(axis: plt.Axes, ctx: BuildContext) -> None:
-    for row in ctx.paper.rows("proteins_112_layers"):
-        memory = ctx.paper.value("proteins_112_layers", row, "memory_gb")
-        score = ctx.paper.value("proteins_112_layers", row, "test_rocauc")
-        params = ctx.paper.value("proteins_112_layers", row, "params")
-        if memory.value is None or score.value is None:
-            continue
-        axis.scatter(memory.value, score.value, s=20 + 400 * np.sqrt((params.value or 1e5) / 3e7), alpha=0.6,
-                     edgecolors="k", color=colour(row["connection"]) if score.verified else "none")
-        axis.annotate(row["model"] + ("" if score.verified else " †"), (memory.value, score.value), fontsize=7)
+    draw_paper_points(axis, ctx)
     axis.set_title("paper, ogbn-proteins (Fig. 1; † unverified)", fontsize=9)
     axis.set_xlabel("GPU memory (GB)")
     axis.set_ylabel("test ROC-AUC (%)")

@@ -28,6 +28,20 @@ def _size(params: float) -> float:
     return 20 + 400 * np.sqrt(params / 3e7)
 
 
+def draw_paper_points(axis: plt.Axes, ctx: BuildContext) -> None:
+    """The paper's Fig. 1 (its 112-layer ogbn-proteins table): memory against ROC-AUC, bubble = parameters; a value
+    not verified against the paper is hollow and marked †. Shared by the real-graph Fig. 1, which draws it beside."""
+    for row in ctx.paper.rows("proteins_112_layers"):
+        memory = ctx.paper.value("proteins_112_layers", row, "memory_gb")
+        score = ctx.paper.value("proteins_112_layers", row, "test_rocauc")
+        params = ctx.paper.value("proteins_112_layers", row, "params")
+        if memory.value is None or score.value is None:
+            continue
+        axis.scatter(memory.value, score.value, s=_size(params.value or 1e5), alpha=0.6, edgecolors="k",
+                     color=colour(row["connection"]) if score.verified else "none")
+        axis.annotate(row["model"] + ("" if score.verified else " †"), (memory.value, score.value), fontsize=7)
+
+
 def _trained(item: SourcedRecord) -> bool:
     return item.ok and item.metric(SCORE) is not None and item.metric("peak_allocated_bytes") is not None
 
@@ -47,15 +61,7 @@ def build(ctx: BuildContext) -> list[Artifact]:
                      s=_size(item.metric("params")), color=colour(connection), alpha=0.6, edgecolors="k")
         ours.annotate(f"{connection_name(connection)}-{item.get('channels')}",
                       (item.metric("peak_allocated_bytes") / GIB, _percent(item.metric(SCORE))), fontsize=7)
-    for row in ctx.paper.rows("proteins_112_layers"):
-        memory = ctx.paper.value("proteins_112_layers", row, "memory_gb")
-        score = ctx.paper.value("proteins_112_layers", row, "test_rocauc")
-        params = ctx.paper.value("proteins_112_layers", row, "params")
-        if memory.value is None or score.value is None:
-            continue
-        paper.scatter(memory.value, score.value, s=_size(params.value or 1e5), alpha=0.6, edgecolors="k",
-                      color=colour(row["connection"]) if score.verified else "none")
-        paper.annotate(row["model"] + ("" if score.verified else " †"), (memory.value, score.value), fontsize=7)
+    draw_paper_points(paper, ctx)
     ours.set_title("measured")
     paper.set_title("paper (Fig. 1; † unverified, hollow)")
     for axis in (ours, paper):
