@@ -89,7 +89,8 @@ def test_bad_scale_is_a_one_line_value_error(scale):
 def test_too_small_scale_and_unknown_names_are_one_line_errors():
     with pytest.raises(DatasetError, match="too few for a train/valid/test split"):
         load_dataset("synthetic-arxiv", scale=1e-5)
-    with pytest.raises(ValueError, match=r"unknown data set 'nope' \(nor a file of a known format under .*\); choose one of: .*synthetic-arxiv"):
+    unknown = r"unknown data set 'nope' \(nor a file of a known format under .*\); choose one of: .*synthetic-arxiv"
+    with pytest.raises(ValueError, match=unknown):
         load_dataset("nope")
     with pytest.raises(ValueError, match="cannot be scaled"):
         load_dataset("cora", scale=0.5)
