@@ -222,3 +222,16 @@ def test_show_stops_at_a_corrupt_record_unless_told_to_skip(one_good_one_corrupt
     assert skipped.returncode == 0, skipped.stderr
     assert "warning: skipped" in skipped.stderr and "truncated.json" in skipped.stderr
     assert "1 records: 1 ok" in skipped.stdout
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    grid = "[grid]\nlayers = [" + ", ".join(str(n) for n in range(2, 2002)) + "]\n"  # more lines than a pipe holds
+    path = tmp_path / "suite.toml"
+    path.write_text(BASE.format(extra="") + grid)
+    listing = subprocess.Popen([sys.executable, "-m", "harness", "list", str(path), "--device", "cpu"],
+                               cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert listing.stdout.readline()  # `| head -1`: one line read, then the pipe closed
+    listing.stdout.close()
+    stderr = listing.communicate(timeout=FAST_S)[1].decode()
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    assert listing.returncode == 1
