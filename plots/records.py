@@ -32,7 +32,8 @@ BASELINES = "baselines"
 THIS_MACHINE = "this machine"
 
 #: When the same configuration was measured under several profiles, the most faithful one is preferred.
-PROFILE_PRIORITY = ("full", "train", "cpu", "smoke")
+#: ``cpu-all`` (a suite's whole grid on a CPU) holds the cells of ``cpu`` and more, with the same recipe.
+PROFILE_PRIORITY = ("full", "train", "cpu", "cpu-all", "smoke")
 
 GIB = 1024**3
 
@@ -135,6 +136,19 @@ class RecordSet:
         """Only the records of the most faithful profile present (full, then train, cpu, smoke, then others)."""
         profiles = self.profiles()
         return self.where(lambda item: item.record.profile == profiles[0]) if profiles else self
+
+    def best_profile_per(self, *keys: str) -> "RecordSet":
+        """Per group of ``keys``, the records of the group's most faithful profile: a configuration measured only by
+        a wider profile (``cpu-all`` beside ``cpu``) is kept, where :meth:`best_profile` would drop it. A group
+        measured only at ``smoke`` is left out when any other profile is present (3 epochs beside 200 mislead)."""
+        chosen: list[SourcedRecord] = []
+        serious = any(profile != "smoke" for profile in self.profiles())
+        for group in self.groups(*keys).values():
+            best = group.best_profile()
+            if serious and best.profiles() == ["smoke"]:
+                continue
+            chosen.extend(best)
+        return RecordSet(chosen)
 
     def first(self) -> Optional[SourcedRecord]:
         """The record of the most faithful profile, ``ok`` records before failed ones."""

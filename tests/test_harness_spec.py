@@ -228,3 +228,33 @@ def test_a_suite_needs_only_the_profile_it_runs(write_suite):
     assert suite.profile == "cpu"
     assert "profile 'smoke' is not defined; allowed: cpu" in load_error(
         write_suite(MINIMAL.replace("[profiles.smoke]\n[profiles.full]", "[profiles.cpu]")))
+
+
+def test_the_papers_recipes_are_in_their_profiles():
+    """The recipe is data in the suite: what a GPU user runs is what the paper trained (its code's settings)."""
+    proteins = {c.config["connection"]: c.config for c in expand(load_suite(REPOSITORY / "suites" / "proteins.toml",
+                                                                              "train"), "cuda")}
+    assert set(proteins) == {"res", "rev", "wt-res", "wt-rev", "deq"}
+    for config in proteins.values():
+        assert (config["layers"], config["epochs"], config["lr"], config["mode"], config["num_parts"]) == (
+            112, 2000, 1e-3, "mini", 10)
+        assert config["train"] == {"grad_clip": 1.0, "eval_parts": 3, "eval_views": 10}  # the rest at defaults
+    for name in ("arxiv", "arxiv-gen", "arxiv-gat"):
+        suite = load_suite(REPOSITORY / "suites" / f"{name}.toml", "full")
+        assert "train" in suite.measurements
+        for cell in expand(suite, "cuda"):
+            assert (cell.config["dataset"], cell.config["epochs"], cell.config["mode"]) == ("ogbn-arxiv", 2000, "full")
+            assert cell.settings.train.optimizer == "adam" and cell.settings.train.restore_best
+
+
+def test_the_real_data_cpu_profile_holds_the_claims_and_cpu_all_the_whole_grid():
+    path = REPOSITORY / "suites" / "real-data.toml"
+    claims = {(c.config["dataset"], c.config["operator"], c.config["connection"], c.config["layers"])
+              for c in expand(load_suite(path, "cpu"), "cpu")}
+    everything = {(c.config["dataset"], c.config["operator"], c.config["connection"], c.config["layers"])
+                  for c in expand(load_suite(path, "cpu-all"), "cpu")}
+    for dataset in ("tolokers", "minesweeper"):
+        assert {(dataset, "gcn", "res", 4), (dataset, "sage", "res", 4)} <= claims  # the controls
+        assert {(dataset, "sage", "rev", layers) for layers in (4, 16, 64)} <= claims
+        assert {(dataset, "sage", kind, 64) for kind in ("res", "wt-rev", "deq")} <= everything
+    assert claims < everything and {c for c in claims if c[2] not in ("res", "rev")} == set()

@@ -26,6 +26,7 @@ TITLE = "ROC-AUC against memory and depth on real graphs (tolokers, minesweeper;
 SCORE = "test_at_best_valid"
 MIB = 1024**2
 DATASETS = ("tolokers", "minesweeper")
+CONFIGURATION = ("operator", "connection", "layers", "channels")  # one point each
 
 
 def _trained(item: SourcedRecord) -> bool:
@@ -93,7 +94,8 @@ def _draw_paper(axis: plt.Axes, ctx: BuildContext) -> None:
 
 @register(NAME, "figure", TITLE)
 def build(ctx: BuildContext) -> list[Artifact]:
-    trained = ctx.records.where(_trained, suites=("real-data",), dataset=DATASETS)
+    trained = ctx.records.where(_trained, suites=("real-data",), dataset=DATASETS).best_profile_per(
+        "dataset", *CONFIGURATION)
     present = [dataset for dataset in DATASETS if len(trained.where(dataset=dataset))]
     if not present:
         return [Artifact.skip(NAME, TITLE, "figure",
@@ -101,7 +103,7 @@ def build(ctx: BuildContext) -> list[Artifact]:
                               "`python -m harness run suites/real-data.toml --profile cpu`")]
     figure, axes = plt.subplots(len(present), 3, figsize=(15, 4.6 * len(present)), squeeze=False)
     for r, dataset in enumerate(present):
-        points = _points(trained.where(dataset=dataset).best_profile())
+        points = _points(trained.where(dataset=dataset))
         _draw_memory(axes[r][0], points)
         _draw_depth(axes[r][1], points, dataset)
         for axis in axes[r][:2]:

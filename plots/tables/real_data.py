@@ -38,7 +38,8 @@ def build(ctx: BuildContext) -> list[Artifact]:
                               "`python -m harness run suites/real-data.toml --profile cpu` (and real-data-cora*.toml)")]
     table = Table(["data set", "model", "L", "n", "test % (mean ± std)", "control %", "published %",
                    "control − published", "gap to control", "s/epoch", "peak MiB", "params"])
-    groups = trained.best_profile().groups("dataset", "operator", "connection", "layers", "channels")
+    configuration = ("dataset", "operator", "connection", "layers", "channels")
+    groups = trained.best_profile_per(*configuration).groups(*configuration)
     controls = {(key[0], key[1]): _mean_std(group) for key, group in groups.items() if _is_control(group.first())}
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2] != "res", k[2], k[3])):
         dataset, operator, connection, layers, channels = key
