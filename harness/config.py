@@ -12,7 +12,7 @@ value is validated, so importing this module stays cheap (pydantic, no torch).
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable, Literal, Optional
+from typing import Annotated, Any, Callable, Collection, Literal, Optional
 
 from pydantic import (
     AfterValidator,
@@ -56,39 +56,45 @@ class Frozen(BaseModel):
 # --- names owned by other packages -----------------------------------------------------------------------------------
 
 
-def _operator_names() -> list[str]:
+def _operators() -> Collection[str]:
     from models.operators import OPERATORS
 
-    return OPERATORS.names()
+    return OPERATORS
 
 
-def _connection_names() -> list[str]:
+def _connections() -> Collection[str]:
     from models.connections import CONNECTIONS
 
-    return CONNECTIONS.names()
+    return CONNECTIONS
 
 
-def _dataset_names() -> list[str]:
+def _datasets() -> Collection[str]:
     from harness.datasets import DATASETS
 
-    return DATASETS.names()
+    return DATASETS
 
 
-#: kind → function listing the registered names (the suite's measurement names are checked in harness.spec).
-NAME_SOURCES: dict[str, Callable[[], list[str]]] = {
-    "operator": _operator_names,
-    "connection": _connection_names,
-    "dataset": _dataset_names,
-    "optimizer": lambda: sorted(OPTIMIZERS),
+#: kind → function returning its registry (the suite's measurement names are checked in harness.spec). A name is
+#: checked by membership, a dictionary lookup, and the registry is listed only for an error: listing a data set
+#: registry scans the data root, which for a 10,000-cell suite was most of its expansion.
+NAME_SOURCES: dict[str, Callable[[], Collection[str]]] = {
+    "operator": _operators,
+    "connection": _connections,
+    "dataset": _datasets,
+    "optimizer": lambda: OPTIMIZERS,
 }
 
 
-def registered_names(kind: str) -> tuple[str, ...]:
-    """The names a registry accepts now (plugins included); a broken install is one line, not a traceback."""
+def _registry(kind: str) -> Collection[str]:
     try:
-        return tuple(NAME_SOURCES[kind]())
-    except ImportError as exc:
+        return NAME_SOURCES[kind]()
+    except ImportError as exc:  # a broken install is one line, not a traceback
         raise ValueError(f"cannot check {kind} names: {exc}") from None
+
+
+def registered_names(kind: str) -> tuple[str, ...]:
+    """The names a registry accepts now (plugins included)."""
+    return tuple(sorted(_registry(kind)))
 
 
 #: Validation context key: check names later (``harness.spec`` checks a suite's structure, types and ranges first,
@@ -100,9 +106,8 @@ def registered(kind: str) -> AfterValidator:
     def check(name: str, info: ValidationInfo) -> str:
         if info.context and info.context.get(NAMES_LATER):
             return name
-        allowed = registered_names(kind)
-        if name not in allowed:
-            raise ValueError(f"unknown {kind} {name!r}; allowed: {', '.join(allowed)}")
+        if name not in _registry(kind):
+            raise ValueError(f"unknown {kind} {name!r}; allowed: {', '.join(registered_names(kind))}")
         return name
 
     return AfterValidator(check)

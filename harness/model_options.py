@@ -44,7 +44,11 @@ def check_model(config: CellConfig) -> None:
     taken = sorted(set(config.model) & {*MODEL_FIELDS, *DATASET_ARGUMENTS})
     if taken:
         raise ValueError(f"model.{taken[0]}: not an option: it is set by the cell's own field or by the data set")
-    _check(json.dumps(config.model_arguments(), sort_keys=True, default=repr))
+    arguments = config.model_arguments()
+    # the probe is built at most PROBE_LAYERS deep, so deeper cells share one check (and one meta build): a grid of
+    # many depths expands in the time of a few
+    arguments["layers"] = min(arguments["layers"], PROBE_LAYERS)
+    _check(json.dumps(arguments, sort_keys=True, default=repr))
 
 
 @functools.lru_cache(maxsize=4096)

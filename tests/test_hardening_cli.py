@@ -225,10 +225,13 @@ def test_show_stops_at_a_corrupt_record_unless_told_to_skip(one_good_one_corrupt
 
 
 def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
-    grid = "[grid]\nlayers = [" + ", ".join(str(n) for n in range(2, 2002)) + "]\n"  # more lines than a pipe holds
+    # ~250 KB of listing: well over what a pipe (64 KiB) and both ends' buffers (8 KiB each) hold, so the writer
+    # cannot finish before the reader closes, and must meet the closed pipe (in a write or in the last flush)
+    grid = "[grid]\nlayers = [" + ", ".join(str(n) for n in range(2, 10002)) + "]\n"
     path = tmp_path / "suite.toml"
     path.write_text(BASE.format(extra="") + grid)
-    listing = subprocess.Popen([sys.executable, "-m", "harness", "list", str(path), "--device", "cpu"],
+    listing = subprocess.Popen([sys.executable, "-m", "harness", "list", str(path), "--device", "cpu",
+                                "--max-cells", "10000"],
                                cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     assert listing.stdout.readline()  # `| head -1`: one line read, then the pipe closed
     listing.stdout.close()
