@@ -76,10 +76,13 @@ def _draw_depth(axis: plt.Axes, points: list[dict], dataset: str) -> None:
                           yerr=[p["std"] for p in series], color=colour(connection), marker=_marker(operator),
                           linestyle="-" if operator == "sage" else "--", capsize=2,
                           label=f"{operator.upper()} {connection_name(connection)}")
+    for operator in sorted({point["operator"] for point in points}):
         if (dataset, operator) in PUBLISHED:
             mean = PUBLISHED[(dataset, operator)][0]
             axis.axhline(mean, color="0.4", linestyle=":" if operator == "sage" else "-.", linewidth=1)
-            axis.annotate(f"published {operator.upper()} {mean:.2f}", (axis.get_xlim()[0], mean), fontsize=6)
+            # x in axes fraction, y in data: the label stays inside the panel whatever the depths drawn
+            axis.annotate(f"published {operator.upper()} {mean:.2f}", (0.01, mean),
+                          xycoords=axis.get_yaxis_transform(), fontsize=6, va="bottom")
     axis.set_xscale("log", base=2)
     axis.set_xlabel("layers")
     axis.legend(fontsize=6)
