@@ -44,9 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only", action="append", default=[], metavar="KEY=VALUE[,VALUE]",
                      help="run only the cells with one of these values (repeatable: all must hold), "
                           "e.g. --only layers=112 --only channels=80,224")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar (per-cell lines stay)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar and no per-epoch lines (per-cell lines stay; the cell logs keep every epoch)")
     run.add_argument("--jobs", type=int, default=1, metavar="N",
-                     help="cells run at once (default 1); only for suites that time nothing ('time', 'train')")
+                     help="cells run at once (default 1); not for suites whose result is a time ('time', 'paired-time'); "
+                          "records keep N as cells_side_by_side")
     run.add_argument("--max-cells", type=int, default=MAX_CELLS, metavar="N", help=MAX_CELLS_HELP)
     add_cluster_arguments(run)
     run.add_argument("--data-root", type=Path, metavar="DIR", help=DATA_ROOT_HELP)

@@ -122,6 +122,9 @@ class Environment(BaseModel):
     # the machine's name (GNN1000_MACHINE, else the host name): the report says which machine each series is from;
     # None in records written before it was kept
     machine: Optional[str] = None
+    # how many cells the run measured at once (harness run --jobs): a train cell's seconds per epoch are slower when
+    # it shared the cores; None in records written before it was kept (they ran one at a time)
+    cells_side_by_side: Optional[int] = None
 
 
 class MeasurementRun(BaseModel):

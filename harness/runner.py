@@ -16,7 +16,9 @@ Runs sharing an output folder split its cells: each cell is claimed (:mod:`harne
 skipped when another live run holds it, or when a record appeared since this run looked (the other run finished it).
 Every measurement process leads its own process group, killed whole on a timeout and after the process ends, so no
 child of a cell outlives it. ``jobs > 1`` runs that many cells side by side (each still in its own process), for
-suites that time nothing: the ``estimate`` suites, whose cells are single-threaded Python.
+suites whose result is no time: the ``estimate`` suites, whose cells are single-threaded Python, and ``train`` suites,
+whose result is a score (a 2-core machine trains two 1-thread cells at once); every record says how many cells ran
+at once (``cells_side_by_side``), since its seconds per epoch are slower for it.
 """
 from __future__ import annotations
 
@@ -51,8 +53,8 @@ from .worker import Job, ready, run_in_child
 
 #: Imported once by the fork server, so that every cell process starts with them loaded.
 PRELOAD = ["torch", "torch_geometric", "models", "harness.datasets", "harness.training", "harness.measurements"]
-#: Measurements whose numbers are times: their cells must not share the machine with other cells (``jobs = 1``).
-TIMED_MEASUREMENTS = {"time", "paired-time", "train"}
+#: Measurements whose result is a time: their cells must not share the machine with other cells (``jobs = 1``).
+TIMED_MEASUREMENTS = {"time", "paired-time"}
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def run_suite(suite: Suite, cells: list[Cell], options: RunOptions) -> RunSummar
                          keep_stale=options.keep_stale)
     if not todo:
         return summary
-    environment = collect_environment(options.device)
+    environment = collect_environment(options.device).model_copy(update={"cells_side_by_side": options.jobs})
     with _Processes(options.device) as processes, tqdm(total=len(cells), initial=summary.skipped, unit="cell",
                                          desc=f"{suite.name}/{suite.profile}", disable=not options.progress,
                                          dynamic_ncols=True) as bar:
@@ -180,7 +182,7 @@ def run_cell(cell: Cell, suite: Suite, options: RunOptions, environment: Environ
         log = f"logs/{cell.id}.{measurement}.log"  # relative to the results folder, as the record keeps it
         job = Job(cell=cell.config, measurement=measurement, settings=suite.settings.model_dump(),
                   memory_budget_bytes=options.memory_budget_bytes, result_path="",
-                  log_path=str(options.out / log))
+                  log_path=str(options.out / log), console=options.progress)
         run_start = time.monotonic()
         result = processes.run(job, timeout=deadline - run_start, total_timeout=suite.timeout_s)
         runs[measurement] = MeasurementRun(status=result["status"], seconds=time.monotonic() - run_start,

@@ -45,12 +45,13 @@ class Job:
     memory_budget_bytes: int | None
     result_path: str
     log_path: str
+    console: bool = True  # progress lines (a train cell's epochs) to the runner's console; the log has them anyway
 
 
 def run_in_child(job: Job, lifeline: Connection) -> None:
     """Process entry point: everything after this writes to the cell's log file, the result to its JSON file."""
     _lead_own_process_group()
-    console = _console()
+    console = _console() if job.console else None
     _redirect_output(job.log_path)
     threading.Thread(target=_exit_when_closed, args=(lifeline,), daemon=True).start()
     result = execute(job, console)

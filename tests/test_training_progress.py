@@ -88,9 +88,12 @@ def test_a_run_shows_its_epochs_records_threads_and_summarises_seeds(tmp_path):
     (tmp_path / "tiny.toml").write_text(SUITE)
     env = {**os.environ, MIRRORS_VARIABLE: ""}
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "harness", "run", str(tmp_path / "tiny.toml"), "--profile", "cpu",
-                          "--device", "cpu", "--no-progress", "--out", str(out), "--data-root", str(root)],
-                         cwd=REPOSITORY, capture_output=True, text=True, env=env, timeout=300)
+    def harness_run(out: Path, *options: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "harness", "run", str(tmp_path / "tiny.toml"), "--profile", "cpu",
+                               "--device", "cpu", "--out", str(out), "--data-root", str(root), *options],
+                              cwd=REPOSITORY, capture_output=True, text=True, env=env, timeout=300)
+
+    run = harness_run(out)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stderr.count("epoch 3/3  loss ") == 3  # the last epoch of each cell reaches the console
     assert "s/epoch" in run.stdout  # each cell's line: its scores and epoch time, not "peak - step -"
@@ -101,6 +104,15 @@ def test_a_run_shows_its_epochs_records_threads_and_summarises_seeds(tmp_path):
     records = [json.loads(path.read_text()) for path in out.glob("*.json")]
     threads = default_threads("train") or torch.get_num_threads()
     assert [record["metrics"]["threads"] for record in records] == [threads] * 3
+    assert [record["environment"]["cells_side_by_side"] for record in records] == [1] * 3
+    # train cells may run side by side (their result is a score), each record saying so; --no-progress silences the
+    # epoch lines on the console, never in the logs
+    quiet = harness_run(tmp_path / "side", "--jobs", "2", "--no-progress")
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    assert "epoch 3/3" not in quiet.stderr + quiet.stdout and quiet.stdout.count("s/epoch") == 3
+    assert all(log.read_text().count("epoch ") >= 3 for log in (tmp_path / "side" / "logs").glob("*.train.log"))
+    side = [json.loads(path.read_text()) for path in (tmp_path / "side").glob("*.json")]
+    assert [record["environment"]["cells_side_by_side"] for record in side] == [2] * 3
     shown = subprocess.run([sys.executable, "-m", "harness", "show", str(out), "--summary"], cwd=REPOSITORY,
                            capture_output=True, text=True, env=env, timeout=120)
     assert shown.returncode == 0, shown.stderr
