@@ -30,6 +30,14 @@ def _is_control(item: SourcedRecord) -> bool:
     return item.get("connection") == "res" and item.get("layers") == CONTROL_LAYERS.get(item.get("dataset"))
 
 
+def _epoch_seconds(group: RecordSet, epochs: list[float]) -> Cell | str:
+    """Mean seconds per epoch, marked ×N where the cells trained N at a time (``cells_side_by_side``)."""
+    if not epochs:
+        return Cell.why("–")
+    side_by_side = max(item.record.environment.cells_side_by_side or 1 for item in group)
+    return f"{statistics.fmean(epochs):.3f}" + (f" ×{side_by_side}" if side_by_side > 1 else "")
+
+
 @register(NAME, "table", TITLE)
 def build(ctx: BuildContext) -> list[Artifact]:
     trained = ctx.records.where(lambda item: item.ok and item.metric(SCORE) is not None, suites=("real-data",))
@@ -63,7 +71,7 @@ def build(ctx: BuildContext) -> list[Artifact]:
                   f"{published[0]:.2f}" + ("" if published[1] is None else f" ± {published[1]:.2f}"),
                   against_published,
                   Cell.why("–") if control is None or _is_control(first) else f"{mean - control[0]:+.2f}",
-                  f"{statistics.fmean(epochs):.3f}" if epochs else Cell.why("–"),
+                  _epoch_seconds(group, epochs),
                   f"{max(peaks) / MIB:.1f}" if peaks else Cell.why("not measured"),
                   f"{first.metric('params'):,}" if first.metric("params") else Cell.why("–"))
     sources = sorted({source for _, _, source in PUBLISHED.values()})
@@ -71,5 +79,7 @@ def build(ctx: BuildContext) -> list[Artifact]:
                f"std over seeds (tolokers and minesweeper: seed = standard split). Control: the published "
                f"architecture through our loop (Cora: 2-layer GCN; tolokers, minesweeper: 4-layer residual GCN/SAGE "
                f"with layer norm); target: within 2 std of the published mean (1.5 points without a std). "
-               f"Published: {'; '.join(sources)}. Measured on {measured_on(list(trained))}.")
+               f"Published: {'; '.join(sources)}. s/epoch: one cell at a time, except where marked ×N (N cells "
+               f"trained side by side, harness run --jobs N: each was slower for sharing the machine). "
+               f"Measured on {measured_on(list(trained))}.")
     return [table_artifact(ctx, NAME, TITLE, caption, table)]
