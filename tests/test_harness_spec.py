@@ -258,3 +258,14 @@ def test_the_real_data_cpu_profile_holds_the_claims_and_cpu_all_the_whole_grid()
         assert {(dataset, "sage", "rev", layers) for layers in (4, 16, 64)} <= claims
         assert {(dataset, "sage", kind, 64) for kind in ("res", "wt-rev", "deq")} <= everything
     assert claims < everything and {c for c in claims if c[2] not in ("res", "rev")} == set()
+
+
+@pytest.mark.parametrize("path", sorted((REPOSITORY / "suites").glob("*.toml")), ids=lambda path: path.stem)
+def test_every_committed_suite_loads_and_expands_in_every_profile(path):
+    """A suite file is data a user runs hours later (or on a GPU): each of its profiles must load and give cells."""
+    import tomllib
+
+    for profile in tomllib.loads(path.read_text())["profiles"]:
+        cells = expand(load_suite(path, profile), "cpu")
+        assert cells, f"{path.name} profile {profile}: no cells"
+        assert len({cell.id for cell in cells}) == len(cells), f"{path.name} profile {profile}: repeated cells"
