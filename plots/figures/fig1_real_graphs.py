@@ -13,6 +13,7 @@ import statistics
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..artifact import Artifact, BuildContext
 from ..published_baselines import PUBLISHED
@@ -55,6 +56,12 @@ def _size(params: float) -> float:
     return 20 + 400 * np.sqrt(params / 2e6)
 
 
+def _plain_ticks(axis: plt.Axes) -> None:
+    """Log-scaled x ticks written as plain numbers (30, 64), not powers (3×10¹, 2⁶); no minor labels."""
+    axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _draw_memory(axis: plt.Axes, points: list[dict]) -> None:
     for point in points:
         if point["peak"] is None:
@@ -64,6 +71,8 @@ def _draw_memory(axis: plt.Axes, points: list[dict]) -> None:
         axis.annotate(f"{point['operator']}-{point['connection']}-{point['layers']}", (point["peak"], point["mean"]),
                       fontsize=6)
     axis.set_xscale("log")
+    axis.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 20, 50, 100, 200: a decade is too coarse
+    _plain_ticks(axis)
     axis.set_xlabel("peak memory of one training step (MiB)")
 
 
@@ -84,6 +93,8 @@ def _draw_depth(axis: plt.Axes, points: list[dict], dataset: str) -> None:
             axis.annotate(f"published {operator.upper()} {mean:.2f}", (0.01, mean),
                           xycoords=axis.get_yaxis_transform(), fontsize=6, va="bottom")
     axis.set_xscale("log", base=2)
+    axis.set_xticks(sorted({point["layers"] for point in points}))  # the depths trained, written out: 4, 16, 64
+    _plain_ticks(axis)
     axis.set_xlabel("layers")
     axis.legend(fontsize=6)
 
