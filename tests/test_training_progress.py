@@ -88,6 +88,7 @@ def test_a_run_shows_its_epochs_records_threads_and_summarises_seeds(tmp_path):
     (tmp_path / "tiny.toml").write_text(SUITE)
     env = {**os.environ, MIRRORS_VARIABLE: ""}
     out = tmp_path / "out"
+
     def harness_run(out: Path, *options: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "harness", "run", str(tmp_path / "tiny.toml"), "--profile", "cpu",
                                "--device", "cpu", "--out", str(out), "--data-root", str(root), *options],
