@@ -30,8 +30,9 @@ def _is_control(item: SourcedRecord) -> bool:
     return item.get("connection") == "res" and item.get("layers") == CONTROL_LAYERS.get(item.get("dataset"))
 
 
-def _epoch_seconds(group: RecordSet, epochs: list[float]) -> Cell | str:
+def _epoch_seconds(group: RecordSet) -> Cell | str:
     """Mean seconds per epoch, marked ×N where the cells trained N at a time (``cells_side_by_side``)."""
+    epochs = [statistics.fmean(item.metric("epoch_seconds")) for item in group if item.metric("epoch_seconds")]
     if not epochs:
         return Cell.why("–")
     side_by_side = max(item.record.environment.cells_side_by_side or 1 for item in group)
@@ -56,7 +57,6 @@ def build(ctx: BuildContext) -> list[Artifact]:
         control = controls.get((dataset, operator))
         published = PUBLISHED.get((dataset, operator))
         first = group.first()
-        epochs = [statistics.fmean(item.metric("epoch_seconds")) for item in group if item.metric("epoch_seconds")]
         peaks = [item.metric("peak_allocated_bytes") for item in group if item.metric("peak_allocated_bytes")]
         if _is_control(first) and published is not None:
             off = mean - published[0]
@@ -71,7 +71,7 @@ def build(ctx: BuildContext) -> list[Artifact]:
                   f"{published[0]:.2f}" + ("" if published[1] is None else f" ± {published[1]:.2f}"),
                   against_published,
                   Cell.why("–") if control is None or _is_control(first) else f"{mean - control[0]:+.2f}",
-                  _epoch_seconds(group, epochs),
+                  _epoch_seconds(group),
                   f"{max(peaks) / MIB:.1f}" if peaks else Cell.why("not measured"),
                   f"{first.metric('params'):,}" if first.metric("params") else Cell.why("–"))
     sources = sorted({source for _, _, source in PUBLISHED.values()})
