@@ -13,11 +13,13 @@ import statistics
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.text import Annotation
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..artifact import Artifact, BuildContext
 from ..published_baselines import PUBLISHED
 from ..records import RecordSet, SourcedRecord, describe_origins
+from ..labels import annotate_point, spread_labels
 from ..registry import register
 from ..style import MARKERS, colour, connection_name, save_figure
 from .fig1_rocauc_bubbles import draw_paper_points
@@ -62,18 +64,21 @@ def _plain_ticks(axis: plt.Axes) -> None:
     axis.xaxis.set_minor_formatter(NullFormatter())
 
 
-def _draw_memory(axis: plt.Axes, points: list[dict]) -> None:
+def _draw_memory(axis: plt.Axes, points: list[dict]) -> list[Annotation]:
+    """The bubbles and their labels (returned, to be spread once the layout is final)."""
+    labels = []
     for point in points:
         if point["peak"] is None:
             continue
         axis.scatter(point["peak"], point["mean"], s=_size(point["params"]), color=colour(point["connection"]),
                      alpha=0.55, edgecolors="k", marker=_marker(point["operator"]))
-        axis.annotate(f"{point['operator']}-{point['connection']}-{point['layers']}", (point["peak"], point["mean"]),
-                      fontsize=6)
+        labels.append(annotate_point(axis, f"{point['operator']}-{point['connection']}-{point['layers']}",
+                                     (point["peak"], point["mean"])))
     axis.set_xscale("log")
     axis.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 20, 50, 100, 200: a decade is too coarse
     _plain_ticks(axis)
     axis.set_xlabel("peak memory of one training step (MiB)")
+    return labels
 
 
 def _draw_depth(axis: plt.Axes, points: list[dict], dataset: str) -> None:
@@ -116,9 +121,10 @@ def build(ctx: BuildContext) -> list[Artifact]:
                               "no trained records of suite 'real-data' on tolokers or minesweeper: "
                               "`python -m harness run suites/real-data.toml --profile cpu`")]
     figure, axes = plt.subplots(len(present), 3, figsize=(15, 4.6 * len(present)), squeeze=False)
+    labels: list[list[Annotation]] = []
     for r, dataset in enumerate(present):
         points = _points(trained.where(dataset=dataset))
-        _draw_memory(axes[r][0], points)
+        labels.append(_draw_memory(axes[r][0], points))
         _draw_depth(axes[r][1], points, dataset)
         for axis in axes[r][:2]:
             axis.set_ylabel(f"{dataset}: test ROC-AUC (%)")
@@ -128,6 +134,8 @@ def build(ctx: BuildContext) -> list[Artifact]:
     for r in range(1, len(present)):
         axes[r][2].axis("off")
     figure.tight_layout()
+    for panel_labels in labels:  # rev and wt-rev share a peak and nearly a score: their labels would overlap
+        spread_labels(figure, panel_labels)
     files = save_figure(figure, ctx.figures_dir, NAME)
     seeds = sorted({item.get("seed") for item in trained})
     caption = (f"{TITLE}. Left, middle: measured here on {', '.join(present)} (Platonov et al. 2023, real graphs, "
