@@ -35,7 +35,7 @@ def test_labels_of_a_cluster_of_points_are_spread_on_a_figure(spread: bool) -> N
     figure.canvas.draw()
     renderer = figure.canvas.get_renderer()
     boxes = [text_box(label, renderer) for label in labels]
-    overlapping = [pair for pair in itertools.combinations(range(len(boxes)), 2) if _overlaps(*(boxes[i] for i in pair))]
+    overlapping = [(a, b) for a, b in itertools.combinations(boxes, 2) if _overlaps(a, b)]
     # without the spread the four close labels do cover one another (the test can fail); with it none does
     assert bool(overlapping) is not spread
     if spread:
