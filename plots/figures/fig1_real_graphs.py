@@ -17,9 +17,9 @@ from matplotlib.text import Annotation
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..artifact import Artifact, BuildContext
+from ..labels import annotate_point, spread_labels
 from ..published_baselines import PUBLISHED
 from ..records import RecordSet, SourcedRecord, describe_origins
-from ..labels import annotate_point, spread_labels
 from ..registry import register
 from ..style import MARKERS, colour, connection_name, save_figure
 from .fig1_rocauc_bubbles import draw_paper_points
