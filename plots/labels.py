@@ -50,13 +50,15 @@ def text_box(label: Annotation, renderer) -> Box:
 
 
 def spread_labels(figure: plt.Figure, labels: Sequence[Annotation]) -> None:
-    """Move overlapping ``labels`` (from :func:`annotate_point`) down until none covers another, top label first."""
+    """Move overlapping ``labels`` (from :func:`annotate_point`) down until none covers another, top label first.
+
+    Labels of several panels may go in one call: in pixels they never meet, and the figure is drawn once.
+    """
     renderer = figure.canvas.get_renderer()
     figure.canvas.draw()  # final limits and layout: the boxes below are where the labels will be drawn
-    order = sorted(labels, key=lambda label: -text_box(label, renderer)[3])
-    boxes = [text_box(label, renderer) for label in order]
+    top_first = sorted(((text_box(label, renderer), label) for label in labels), key=lambda pair: -pair[0][3])
     points_per_pixel = 72.0 / figure.dpi
-    for label, shift in zip(order, stack_boxes(boxes)):
+    for (_, label), shift in zip(top_first, stack_boxes([box for box, _ in top_first])):
         if shift:
             x, y = label.xyann
             label.xyann = (x, y - shift * points_per_pixel)

@@ -121,10 +121,10 @@ def build(ctx: BuildContext) -> list[Artifact]:
                               "no trained records of suite 'real-data' on tolokers or minesweeper: "
                               "`python -m harness run suites/real-data.toml --profile cpu`")]
     figure, axes = plt.subplots(len(present), 3, figsize=(15, 4.6 * len(present)), squeeze=False)
-    labels: list[list[Annotation]] = []
+    labels: list[Annotation] = []
     for r, dataset in enumerate(present):
         points = _points(trained.where(dataset=dataset))
-        labels.append(_draw_memory(axes[r][0], points))
+        labels += _draw_memory(axes[r][0], points)
         _draw_depth(axes[r][1], points, dataset)
         for axis in axes[r][:2]:
             axis.set_ylabel(f"{dataset}: test ROC-AUC (%)")
@@ -134,8 +134,7 @@ def build(ctx: BuildContext) -> list[Artifact]:
     for r in range(1, len(present)):
         axes[r][2].axis("off")
     figure.tight_layout()
-    for panel_labels in labels:  # rev and wt-rev share a peak and nearly a score: their labels would overlap
-        spread_labels(figure, panel_labels)
+    spread_labels(figure, labels)  # rev and wt-rev share a peak and nearly a score: their labels would overlap
     files = save_figure(figure, ctx.figures_dir, NAME)
     seeds = sorted({item.get("seed") for item in trained})
     caption = (f"{TITLE}. Left, middle: measured here on {', '.join(present)} (Platonov et al. 2023, real graphs, "
